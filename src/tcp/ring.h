@@ -1,0 +1,43 @@
+/*
+ * ring.h: a byte ring buffer over caller-owned memory. No allocation. Used for the send
+ * buffer (bytes from SND.UNA on) and the receive buffer (bytes not yet read).
+ */
+#ifndef SYNACK_RING_H
+#define SYNACK_RING_H
+
+#include <stdint.h>
+
+struct ring {
+    uint8_t *buf;      /* caller-owned storage */
+    uint32_t cap;      /* bytes of storage */
+    uint32_t head;     /* offset of the first byte held */
+    uint32_t len;      /* bytes held */
+};
+
+/* Uses cap bytes at buf; the ring starts empty. Can't fail. */
+void ring_init(struct ring *r, uint8_t *buf, uint32_t cap);
+
+static inline uint32_t ring_free(const struct ring *r) { return r->cap - r->len; }
+
+/* Appends up to n bytes; returns how many fit. */
+uint32_t ring_write(struct ring *r, const void *src, uint32_t n);
+
+/* Copies up to n bytes starting off bytes after the head, without consuming. Returns count. */
+uint32_t ring_peek(const struct ring *r, uint32_t off, void *dst, uint32_t n);
+
+/* Drops n bytes from the head. n MUST NOT exceed r->len. */
+void ring_consume(struct ring *r, uint32_t n);
+
+/* Lends the bytes [off, off + n) as at most two contiguous slices, without copying.
+ * off + n MUST NOT exceed r->len. Returns the number of slices (0, 1 or 2). */
+int ring_slices(const struct ring *r, uint32_t off, uint32_t n,
+                const uint8_t *ptr[2], uint32_t len[2]);
+
+/* Writes n bytes at offset off after the head, which may lie beyond r->len (up to cap)
+ * without changing len: for placing out-of-order data. off + n MUST NOT exceed r->cap. */
+void ring_write_at(struct ring *r, uint32_t off, const void *src, uint32_t n);
+
+/* Extends len by n bytes already placed with ring_write_at. len + n MUST NOT exceed cap. */
+void ring_commit(struct ring *r, uint32_t n);
+
+#endif /* SYNACK_RING_H */

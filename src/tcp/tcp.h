@@ -1,0 +1,149 @@
+/*
+ * tcp.h: the protocol engine, one connection's state machine (RFC 9293 3.10), sans-I/O.
+ *
+ * Read first: RFC 9293 3.3.2 (states), 3.4 (sequence numbers), 3.5 (opening), 3.6
+ * (closing), 3.10 (event processing), RFC 6298 (RTO), RFC 5961 (blind attacks).
+ *
+ * The engine does no I/O, reads no clock, allocates nothing and holds no global state:
+ *   - time comes in as now_us on every call;
+ *   - segments go out through hooks->output(), synchronously, during the call;
+ *   - state changes go out through hooks->state_change(), from one function only;
+ *   - timers are deadlines stored in the connection; tcp_deadline() says when to call
+ *     tcp_timer() next.
+ * Hooks MUST NOT free or re-enter the connection; a stack that wants to free a connection
+ * after it reached CLOSED does so once the engine call has returned.
+ */
+#ifndef SYNACK_TCP_H
+#define SYNACK_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "synack.h"
+#include "tcp/ring.h"
+#include "wire/wire.h"
+
+#define TCP_DEFAULT_MSS 536     /* MSS assumed when the peer sends none (RFC 9293 3.7.1) */
+#define TCP_NO_DEADLINE UINT64_MAX
+
+/* tcp_input() result beyond enum synack_drop_reason: the segment is a SYN that may open a
+ * new incarnation of a connection in TIME-WAIT (RFC 9293 3.10.7.4, RFC 6191). The stack
+ * should end this connection and hand the segment to the listener. */
+#define TCP_INPUT_REOPEN 1000
+
+struct tcp_conn;
+
+struct tcp_hooks {
+    void *arg;
+    /* Transmit one segment. The engine fills seq, ack, flags, wnd, opts and data; the stack
+     * fills addresses, ports, ttl and ip_id. Data pointers are valid during the call only. */
+    void (*output)(void *arg, struct tcp_conn *c, struct wire_tcp_out *seg, bool retransmit);
+    /* The connection went from old_state to new_state (enum synack_state). */
+    void (*state_change)(void *arg, struct tcp_conn *c, int old_state, int new_state,
+                         uint64_t now_us);
+};
+
+/* Transmission control block (RFC 9293 3.3.1). Fields are the engine's; the stack reads
+ * only through the functions below. */
+struct tcp_conn {
+    const struct tcp_hooks *hooks;
+    const struct synack_config *cfg;
+    uint8_t state;             /* enum synack_state */
+    bool passive;              /* opened by LISTEN: an acceptable RST in SYN-RECEIVED returns
+                                  to LISTEN (RFC 9293 3.10.7.4) */
+    bool fin_queued;           /* CLOSE called: send FIN after the queued data */
+    bool fin_sent;             /* our FIN has been sent (occupies sequence number fin_seq) */
+    bool fin_received;         /* peer's FIN processed: reads hit end-of-file after data */
+    bool rd_shutdown;          /* SHUT_RD: incoming data is acknowledged and discarded */
+    int error;                 /* first error (negative SYNACK_E*), 0 if none */
+
+    /* Send sequence space (RFC 9293 3.3.1, Figure 3). */
+    uint32_t iss, snd_una, snd_nxt, snd_max;
+    uint32_t snd_wnd;          /* peer's window, bytes (scaled) */
+    uint32_t snd_wl1, snd_wl2; /* segment SEQ / ACK of the last window update */
+    uint32_t fin_seq;          /* sequence number of our FIN when fin_sent */
+    uint16_t snd_mss;          /* effective send MSS */
+
+    /* Receive sequence space (Figure 4). */
+    uint32_t irs, rcv_nxt;
+    uint32_t rcv_adv;          /* right edge of the window we announced (never shrinks) */
+
+    /* Window scaling (RFC 7323 2): shift counts; 0 when not negotiated. */
+    uint8_t snd_wscale, rcv_wscale;
+    bool ws_ok, ts_ok, sack_ok; /* options negotiated */
+    uint32_t ts_recent;        /* RFC 7323 TS.Recent */
+
+    /* Buffers (caller-owned memory). The send ring holds bytes from snd_una onward. */
+    struct ring snd;
+    struct ring rcv;
+
+    /* Retransmission (RFC 6298). */
+    uint64_t srtt_us, rttvar_us, rto_us;
+    bool rtt_valid;            /* srtt/rttvar hold a measurement */
+    bool rtt_timing;           /* a segment is being timed */
+    uint32_t rtt_seq;          /* ...the sample completes when this is acknowledged */
+    uint64_t rtt_start_us;
+    uint8_t backoff;           /* consecutive RTO expirations */
+    uint64_t first_rtx_us;     /* when the oldest unacknowledged data was first sent
+                                  again; the user timeout counts from here */
+    uint64_t user_timeout_us;  /* R2 of RFC 9293 3.8.3 */
+    uint64_t retransmits;      /* segments sent again */
+
+    /* Timers: absolute deadlines, TCP_NO_DEADLINE when off. */
+    uint64_t rtx_deadline;     /* retransmission timer */
+    uint64_t tw_deadline;      /* TIME-WAIT 2 x MSL */
+    uint64_t ack_deadline;     /* delayed ACK (RFC 9293 3.8.6.3) */
+};
+
+/* Sets up a connection in CLOSED with caller-owned buffers. Can't fail. */
+void tcp_init(struct tcp_conn *c, const struct tcp_hooks *hooks,
+              const struct synack_config *cfg, uint8_t *sndbuf, uint32_t sndcap,
+              uint8_t *rcvbuf, uint32_t rcvcap);
+
+/* OPEN, active (RFC 9293 3.10.1): CLOSED -> SYN-SENT, sends <SEQ=iss><CTL=SYN> with MSS.
+ * Returns 0, or SYNACK_EISCONN / SYNACK_EINVAL in any state but CLOSED. */
+int tcp_open_active(struct tcp_conn *c, uint32_t iss, uint64_t now_us);
+
+/* OPEN, passive: CLOSED -> LISTEN; a SYN that arrives will be answered with ISS iss.
+ * Returns 0 or SYNACK_EINVAL. */
+int tcp_open_passive(struct tcp_conn *c, uint32_t iss, uint64_t now_us);
+
+/* SEND (3.10.2). Returns bytes queued (> 0; 0 only for len 0), SYNACK_EAGAIN if the buffer is
+ * full, SYNACK_EPIPE after CLOSE, SYNACK_ENOTCONN in CLOSED/LISTEN, or the sticky error. */
+int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len, uint64_t now_us);
+
+/* RECEIVE (3.10.3). Returns bytes copied, 0 at end-of-file, SYNACK_EAGAIN, or the error. */
+int tcp_recv(struct tcp_conn *c, void *buf, uint32_t len, uint64_t now_us);
+
+/* CLOSE (3.10.4): "no more to send". Returns 0, or SYNACK_ENOTCONN when already closing. */
+int tcp_close(struct tcp_conn *c, uint64_t now_us);
+
+/* SHUT_RD: from now on received data is acknowledged and discarded. Can't fail. */
+void tcp_shutdown_read(struct tcp_conn *c);
+
+/* ABORT (3.10.5): RST if synchronized, everything dropped, -> CLOSED with
+ * SYNACK_ECONNABORTED as error if none was set. Can't fail. */
+void tcp_abort(struct tcp_conn *c, uint64_t now_us);
+
+/* SEGMENT ARRIVES (3.10.7) for this connection (the stack has matched the 4-tuple, or this is
+ * a LISTEN connection the stack created for the SYN). Returns 0 when the segment was
+ * accepted, an enum synack_drop_reason when it was dropped or rejected, or
+ * TCP_INPUT_REOPEN. */
+int tcp_input(struct tcp_conn *c, const struct wire_tcp *seg, uint64_t now_us);
+
+/* Timeouts (3.10.8): runs every timer due at now_us. */
+void tcp_timer(struct tcp_conn *c, uint64_t now_us);
+
+/* The earliest pending deadline, or TCP_NO_DEADLINE. */
+uint64_t tcp_deadline(const struct tcp_conn *c);
+
+/* The reset that answers seg when no connection exists (RFC 9293 3.10.7.1). Returns false
+ * (nothing to send) when seg itself carries RST. Fills seq, ack, flags of out only. */
+bool tcp_reset_for(const struct wire_tcp *seg, struct wire_tcp_out *out);
+
+/* Readiness and status. */
+bool tcp_readable(const struct tcp_conn *c);   /* data or EOF or error for recv() */
+bool tcp_writable(const struct tcp_conn *c);   /* send() would queue >= 1 byte */
+void tcp_status(const struct tcp_conn *c, struct synack_status *out); /* not addresses */
+
+#endif /* SYNACK_TCP_H */

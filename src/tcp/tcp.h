@@ -85,14 +85,26 @@ struct tcp_conn {
     uint64_t rtt_start_us;
     uint8_t backoff;           /* consecutive RTO expirations */
     uint64_t first_rtx_us;     /* when the oldest unacknowledged data was first sent
-                                  again; the user timeout counts from here */
-    uint64_t user_timeout_us;  /* R2 of RFC 9293 3.8.3 */
+                                  again; the user timeout counts from here.
+                                  TCP_NO_DEADLINE when nothing is being retransmitted */
+    uint64_t user_timeout_us;  /* R2 of RFC 9293 3.8.3; from cfg at tcp_init, 0 = never */
     uint64_t retransmits;      /* segments sent again */
 
     /* Timers: absolute deadlines, TCP_NO_DEADLINE when off. */
     uint64_t rtx_deadline;     /* retransmission timer */
     uint64_t tw_deadline;      /* TIME-WAIT 2 x MSL */
     uint64_t ack_deadline;     /* delayed ACK (RFC 9293 3.8.6.3) */
+
+    /* Engine-private additions (read them only through the functions below). */
+    bool syn_rtx;              /* our SYN or SYN-ACK was sent again: RFC 6298 5.7 applies */
+    bool ack_pending;          /* an ACK is owed before the current engine call returns */
+    bool persist;              /* the peer's window is zero and the retransmission timer
+                                  is sending 1-byte probes (RFC 9293 3.8.6.1) */
+    bool syn_fin;              /* the peer's SYN carried FIN: processed at ESTABLISHED */
+    uint32_t syn_data_len;     /* bytes that came with the peer's SYN, held in the receive
+                                  ring at rcv_nxt until ESTABLISHED (RFC 9293 3.10.7.2) */
+    uint32_t max_snd_wnd;      /* largest window the peer ever offered, bytes (RFC 5961 5) */
+    uint32_t dup_acks;         /* consecutive duplicate ACKs (RFC 5681 2), counted only */
 };
 
 /* Sets up a connection in CLOSED with caller-owned buffers. Can't fail. */

@@ -1,0 +1,93 @@
+/*
+ * conn_table.c: the connection table, a chained hash on the 4-tuple (local ip, local port,
+ * remote ip, remote port). Lookup is O(1) on average; the table doubles when it holds more
+ * connections than buckets. The hash is SipHash-2-4 under a per-stack key, so remote peers
+ * cannot choose tuples that collide (hash flooding).
+ */
+#include <stdlib.h>
+
+#include "stack/isn.h"
+#include "stack/stack.h"
+
+static uint32_t tuple_hash(const struct synack_stack *s, uint32_t lip, uint16_t lport,
+                           uint32_t rip, uint16_t rport)
+{
+    uint8_t t[12] = {
+        (uint8_t)(lip >> 24), (uint8_t)(lip >> 16), (uint8_t)(lip >> 8), (uint8_t)lip,
+        (uint8_t)(lport >> 8), (uint8_t)lport,
+        (uint8_t)(rip >> 24), (uint8_t)(rip >> 16), (uint8_t)(rip >> 8), (uint8_t)rip,
+        (uint8_t)(rport >> 8), (uint8_t)rport,
+    };
+    return (uint32_t)siphash24(s->table_key, t, sizeof t);
+}
+
+bool table_init(struct synack_stack *s)
+{
+    s->nbuckets = STACK_TABLE_MIN;
+    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+    return s->buckets != NULL;
+}
+
+struct stack_conn *table_lookup(const struct synack_stack *s, uint32_t lip, uint16_t lport,
+                                uint32_t rip, uint16_t rport)
+{
+    uint32_t h = tuple_hash(s, lip, lport, rip, rport);
+    for (struct stack_conn *c = s->buckets[h & (s->nbuckets - 1)]; c; c = c->hnext) {
+        if (c->hash == h && c->rport == rport && c->lport == lport && c->rip == rip &&
+            c->lip == lip)
+            return c;
+    }
+    return NULL;
+}
+
+/* Doubles the bucket array and rehashes; on no memory keeps the old one. O(n). */
+static void table_grow(struct synack_stack *s)
+{
+    if (s->nbuckets > UINT32_MAX / 4)
+        return;
+    uint32_t n = s->nbuckets * 2;
+    struct stack_conn **b = calloc(n, sizeof *b);
+    if (!b)
+        return;
+    for (uint32_t i = 0; i < s->nbuckets; i++) {
+        struct stack_conn *c = s->buckets[i];
+        while (c) {
+            struct stack_conn *next = c->hnext;
+            uint32_t j = c->hash & (n - 1);
+            c->hnext = b[j];
+            b[j] = c;
+            c = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = n;
+}
+
+void table_insert(struct synack_stack *s, struct stack_conn *c)
+{
+    if (s->nconns >= s->nbuckets)
+        table_grow(s);
+    c->hash = tuple_hash(s, c->lip, c->lport, c->rip, c->rport);
+    uint32_t j = c->hash & (s->nbuckets - 1);
+    c->hnext = s->buckets[j];
+    s->buckets[j] = c;
+    c->in_table = true;
+    s->nconns++;
+    s->stats.conn_current++;
+}
+
+void table_remove(struct synack_stack *s, struct stack_conn *c)
+{
+    if (!c->in_table)
+        return;
+    struct stack_conn **pp = &s->buckets[c->hash & (s->nbuckets - 1)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+    c->hnext = NULL;
+    c->in_table = false;
+    s->nconns--;
+    s->stats.conn_current--;
+}

@@ -1,0 +1,561 @@
+/*
+ * stack.c: the host. Creation and teardown, the input path (IPv4 -> TCP -> connection or
+ * listener or reset), timers (poll), the engine hooks, trace events and counters.
+ *
+ * Read first: RFC 9293 3.10.7.1 (a segment for no connection), 3.10.7.2 (LISTEN), 3.10.7.4
+ * (other states; TIME-WAIT reopen), RFC 1122 3.2.1 (what the IP layer checks).
+ *
+ * Every engine call on a connection is followed by stack_conn_after(), which re-keys its
+ * timer and reaps it once CLOSED. Hooks run inside engine calls and never free anything.
+ *
+ * Orphans: a connection whose descriptor was closed finishes on its own. Every closing state
+ * has a timer (retransmission with the user timeout, or TIME-WAIT) except FIN-WAIT-2, which
+ * waits for the peer's FIN for ever (RFC 9293 3.6); a peer that vanished would pin the
+ * connection. So an orphan that has spent ORPHAN_FIN_WAIT_2_MSL x MSL in FIN-WAIT-2 is
+ * aborted (RFC 9293 3.10.5: a RST is sent) and freed. This is the stack's policy, not an RFC
+ * rule (Linux does the same with tcp_fin_timeout).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack/isn.h"
+#include "stack/stack.h"
+
+#define ORPHAN_FIN_WAIT_2_MSL 2 /* orphan FIN-WAIT-2 lifetime, in units of cfg.msl_us */
+
+#define CONN_OF(tc) ((struct stack_conn *)((char *)(tc) - offsetof(struct stack_conn, tcp)))
+
+/* ---- Events and counters ---------------------------------------------------------------- */
+
+static void event_init(const struct synack_stack *s, struct synack_event *ev, int kind)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->time_us = s->now_us;
+    ev->kind = kind;
+    ev->wscale = -1;
+}
+
+static void event_opts(struct synack_event *ev, const struct wire_tcp_opts *o)
+{
+    ev->mss = (o->present & WIRE_OPT_MSS) ? o->mss : 0;
+    ev->wscale = (o->present & WIRE_OPT_WSCALE) ? (int8_t)o->wscale : -1;
+    ev->sack_permitted = (o->present & WIRE_OPT_SACK_PERM) != 0;
+    ev->has_ts = (o->present & WIRE_OPT_TS) != 0;
+    if (ev->has_ts) {
+        ev->ts_val = o->ts_val;
+        ev->ts_ecr = o->ts_ecr;
+    }
+}
+
+void stack_count_drop(struct synack_stack *s, int reason)
+{
+    if (reason > 0 && reason < SYNACK_DROP_REASON_COUNT)
+        s->stats.drops[reason]++;
+}
+
+void stack_event_seg_in(struct synack_stack *s, const struct wire_ipv4 *ip,
+                        const struct wire_tcp *seg, int state, int reason, const void *ctx)
+{
+    if (!s->observer)
+        return;
+    struct synack_event ev;
+    event_init(s, &ev, SYNACK_EV_SEG_IN);
+    ev.local = (struct synack_addr){ip->dst, seg->dport};
+    ev.remote = (struct synack_addr){ip->src, seg->sport};
+    ev.seq = seg->seq;
+    ev.ack = seg->ack;
+    ev.wnd = seg->wnd;
+    ev.len = seg->payload_len;
+    ev.flags = seg->flags;
+    event_opts(&ev, &seg->opts);
+    ev.state = state;
+    ev.old_state = state;
+    ev.reason = reason;
+    ev.ctx = ctx;
+    s->observer(s->observer_arg, &ev);
+}
+
+/* A packet dropped before it reached a connection or listener: counted and traced with what
+ * is known of it (ip and seg may be NULL). */
+static void drop_packet(struct synack_stack *s, int reason, const struct wire_ipv4 *ip,
+                        const struct wire_tcp *seg)
+{
+    stack_count_drop(s, reason);
+    if (!s->observer)
+        return;
+    struct synack_event ev;
+    event_init(s, &ev, SYNACK_EV_DROP);
+    if (ip) {
+        ev.local.ip = ip->dst;
+        ev.remote.ip = ip->src;
+    }
+    if (seg) {
+        ev.local.port = seg->dport;
+        ev.remote.port = seg->sport;
+        ev.seq = seg->seq;
+        ev.ack = seg->ack;
+        ev.wnd = seg->wnd;
+        ev.len = seg->payload_len;
+        ev.flags = seg->flags;
+        event_opts(&ev, &seg->opts);
+    }
+    ev.reason = reason;
+    s->observer(s->observer_arg, &ev);
+}
+
+void stack_emit(struct synack_stack *s, struct wire_tcp_out *seg, bool retransmit, int state,
+                const void *ctx)
+{
+    seg->ip_id = s->ip_id++;
+    size_t n = wire_emit(s->pkt, STACK_PKT_CAP, seg);
+    if (n == 0)
+        return; /* cannot happen: the buffer holds the largest IPv4 packet */
+    s->stats.ip_out++;
+    s->stats.seg_out++;
+    if (retransmit)
+        s->stats.retransmits++;
+    if (seg->flags & SYNACK_RST)
+        s->stats.rst_out++;
+    if (s->observer) {
+        struct synack_event ev;
+        event_init(s, &ev, SYNACK_EV_SEG_OUT);
+        ev.local = (struct synack_addr){seg->src, seg->sport};
+        ev.remote = (struct synack_addr){seg->dst, seg->dport};
+        ev.seq = seg->seq;
+        ev.ack = seg->ack;
+        ev.wnd = seg->wnd;
+        ev.len = seg->data_len[0] + seg->data_len[1];
+        ev.flags = seg->flags;
+        event_opts(&ev, &seg->opts);
+        ev.retransmit = retransmit;
+        ev.state = state;
+        ev.old_state = state;
+        ev.ctx = ctx;
+        s->observer(s->observer_arg, &ev);
+    }
+    s->link.send(s->link.arg, s->pkt, n);
+}
+
+/* ---- Engine hooks ------------------------------------------------------------------------ */
+
+static void hook_output(void *arg, struct tcp_conn *tc, struct wire_tcp_out *seg,
+                        bool retransmit)
+{
+    struct synack_stack *s = arg;
+    struct stack_conn *c = CONN_OF(tc);
+    seg->src = c->lip;
+    seg->dst = c->rip;
+    seg->sport = c->lport;
+    seg->dport = c->rport;
+    seg->ttl = s->cfg.ttl;
+    stack_emit(s, seg, retransmit, c->state, c);
+}
+
+static void hook_state(void *arg, struct tcp_conn *tc, int old_state, int new_state,
+                       uint64_t now_us)
+{
+    struct synack_stack *s = arg;
+    struct stack_conn *c = CONN_OF(tc);
+    old_state = stack_state_norm(old_state);
+    new_state = stack_state_norm(new_state);
+    c->state = (uint8_t)new_state;
+
+    if (new_state == SYNACK_ESTABLISHED && !c->ever_established) {
+        c->ever_established = true;
+        s->stats.conn_established++;
+    }
+    if (new_state == SYNACK_TIME_WAIT && !c->tw_counted) {
+        c->tw_counted = true;
+        s->stats.time_wait_current++;
+    } else if (new_state != SYNACK_TIME_WAIT && c->tw_counted) {
+        c->tw_counted = false;
+        s->stats.time_wait_current--;
+    }
+    /* A child that became synchronized waits for accept(). */
+    if (c->parent && new_state != SYNACK_LISTEN && new_state != SYNACK_SYN_RECEIVED &&
+        new_state != STACK_STATE_CLOSED && new_state != SYNACK_SYN_SENT)
+        listener_child_synchronized(s, c);
+
+    if (s->observer) {
+        struct synack_event ev;
+        event_init(s, &ev, SYNACK_EV_STATE);
+        ev.time_us = now_us;
+        ev.local = (struct synack_addr){c->lip, c->lport};
+        ev.remote = (struct synack_addr){c->rip, c->rport};
+        ev.old_state = old_state;
+        ev.state = new_state;
+        ev.ctx = c;
+        s->observer(s->observer_arg, &ev);
+    }
+}
+
+/* ---- Connections ------------------------------------------------------------------------- */
+
+struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t rport,
+                                  uint16_t lport, uint32_t sndbuf, uint32_t rcvbuf,
+                                  uint64_t user_timeout_us)
+{
+    if (s->nconns >= s->cfg.max_connections || !heap_reserve(s, s->nconns + 1))
+        return NULL;
+    struct stack_conn *c = malloc(sizeof *c + (size_t)sndbuf + (size_t)rcvbuf);
+    if (!c)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    uint8_t *bufs = (uint8_t *)(c + 1);
+    tcp_init(&c->tcp, &s->hooks, &s->cfg, bufs, sndbuf, bufs + sndbuf, rcvbuf);
+    /* RFC 9293 3.8.3: the per-connection user timeout (SYNACK_OPT_USER_TIMEOUT). tcp.h has
+     * no setter, so the field is written here, before the engine runs. */
+    c->tcp.user_timeout_us = user_timeout_us;
+    c->stack = s;
+    c->lip = s->cfg.ip;
+    c->rip = rip;
+    c->lport = lport;
+    c->rport = rport;
+    c->state = STACK_STATE_CLOSED;
+    c->heap_idx = STACK_HEAP_NONE;
+    c->orphan_deadline = UINT64_MAX;
+    c->fd = STACK_NO_FD;
+    return c;
+}
+
+void stack_conn_free(struct synack_stack *s, struct stack_conn *c)
+{
+    (void)s;
+    free(c);
+}
+
+int stack_conn_error(const struct stack_conn *c)
+{
+    struct synack_status st;
+    tcp_status(&c->tcp, &st);
+    return st.error;
+}
+
+bool stack_conn_after(struct synack_stack *s, struct stack_conn *c)
+{
+    /* A child back in LISTEN (acceptable RST in SYN-RECEIVED, RFC 9293 3.10.7.4) is as
+     * finished as a CLOSED connection: the listener itself goes on listening. */
+    if (c->state != STACK_STATE_CLOSED && c->state != SYNACK_LISTEN) {
+        uint64_t deadline = tcp_deadline(&c->tcp);
+        if (c->fd == STACK_NO_FD && c->state == SYNACK_FIN_WAIT_2) {
+            if (c->orphan_deadline == UINT64_MAX)
+                c->orphan_deadline = s->now_us + ORPHAN_FIN_WAIT_2_MSL * s->cfg.msl_us;
+            if (c->orphan_deadline < deadline)
+                deadline = c->orphan_deadline;
+        }
+        heap_update(s, c, deadline);
+        if (c->fd != STACK_NO_FD)
+            stack_mark_dirty(s, c->fd);
+        return false;
+    }
+    if (c->in_table) {
+        int err = stack_conn_error(c);
+        if (err == SYNACK_ECONNRESET || err == SYNACK_ECONNREFUSED || c->state == SYNACK_LISTEN)
+            s->stats.conn_reset++;
+        else if (err == SYNACK_ETIMEDOUT)
+            s->stats.conn_timeout++;
+        table_remove(s, c);
+    }
+    heap_remove(s, c);
+    if (c->tw_counted) {
+        c->tw_counted = false;
+        s->stats.time_wait_current--;
+    }
+    listener_unlink(s, c);
+    if (c->fd == STACK_NO_FD) {
+        stack_conn_free(s, c);
+        return true;
+    }
+    stack_mark_dirty(s, c->fd);
+    return false;
+}
+
+/* ---- Descriptors: lookup, readiness, dirty list ------------------------------------------ */
+
+struct stack_sock *stack_sock_get(const struct synack_stack *s, int fd)
+{
+    if (!s || fd < 0 || (uint32_t)fd >= s->socks_used)
+        return NULL;
+    struct stack_sock *k = &s->socks[fd];
+    return k->kind == STACK_SOCK_FREE ? NULL : k;
+}
+
+int stack_sock_mask(const struct synack_stack *s, const struct stack_sock *k)
+{
+    (void)s;
+    int m = 0;
+    switch (k->kind) {
+    case STACK_SOCK_LISTEN:
+        if (k->lst->acceptq.count > 0)
+            m |= SYNACK_ACCEPTABLE;
+        break;
+    case STACK_SOCK_CONN: {
+        const struct stack_conn *c = k->conn;
+        if (k->rd_shut || tcp_readable(&c->tcp))
+            m |= SYNACK_READABLE;
+        if (tcp_writable(&c->tcp))
+            m |= SYNACK_WRITABLE;
+        if (c->ever_established)
+            m |= SYNACK_CONNECTED;
+        if (c->state == STACK_STATE_CLOSED)
+            m |= SYNACK_CLOSED; /* the readiness bit */
+        if (stack_conn_error(c) != 0)
+            m |= SYNACK_ERROR;
+        break;
+    }
+    default:
+        break;
+    }
+    return m;
+}
+
+void stack_mark_dirty(struct synack_stack *s, int fd)
+{
+    struct stack_sock *k = stack_sock_get(s, fd);
+    if (!k || k->dirty)
+        return;
+    k->dirty = true;
+    k->dnext = STACK_NO_FD;
+    k->dprev = s->dirty_tail;
+    if (s->dirty_tail != STACK_NO_FD)
+        s->socks[s->dirty_tail].dnext = fd;
+    else
+        s->dirty_head = fd;
+    s->dirty_tail = fd;
+}
+
+void stack_unmark_dirty(struct synack_stack *s, int fd)
+{
+    struct stack_sock *k = &s->socks[fd];
+    if (!k->dirty)
+        return;
+    if (k->dprev != STACK_NO_FD)
+        s->socks[k->dprev].dnext = k->dnext;
+    else
+        s->dirty_head = k->dnext;
+    if (k->dnext != STACK_NO_FD)
+        s->socks[k->dnext].dprev = k->dprev;
+    else
+        s->dirty_tail = k->dprev;
+    k->dirty = false;
+    k->dprev = k->dnext = STACK_NO_FD;
+}
+
+/* ---- The stack --------------------------------------------------------------------------- */
+
+/* A 128-bit key derived from the ISN key for another purpose (tag), so that one secret
+ * serves several independent hash functions. */
+static void derive_key(const uint8_t key[16], uint8_t tag, uint8_t out[16])
+{
+    for (uint8_t half = 0; half < 2; half++) {
+        uint8_t msg[2] = {tag, half};
+        uint64_t v = siphash24(key, msg, sizeof msg);
+        for (int i = 0; i < 8; i++)
+            out[half * 8 + i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+struct synack_stack *synack_stack_new(const struct synack_config *cfg,
+                                      const struct synack_link *link)
+{
+    if (!cfg || !link || !link->send || cfg->ip == 0 || cfg->ephemeral_lo == 0 ||
+        cfg->ephemeral_lo > cfg->ephemeral_hi || cfg->mss < 64 || cfg->sndbuf == 0 ||
+        cfg->rcvbuf == 0 || cfg->max_sockets == 0 || cfg->max_sockets > INT32_MAX - 1 ||
+        cfg->max_connections == 0 || cfg->max_backlog == 0)
+        return NULL;
+    struct synack_stack *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    s->link = *link;
+    s->hooks = (struct tcp_hooks){.arg = s, .output = hook_output, .state_change = hook_state};
+    s->free_head = s->free_tail = STACK_NO_FD;
+    s->dirty_head = s->dirty_tail = STACK_NO_FD;
+    derive_key(cfg->isn_key, 1, s->table_key);
+    derive_key(cfg->isn_key, 2, s->port_key);
+    s->pkt = malloc(STACK_PKT_CAP);
+    s->port_owner = calloc(65536, sizeof *s->port_owner);
+    if (!s->pkt || !s->port_owner || !table_init(s)) {
+        synack_stack_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void synack_stack_free(struct synack_stack *s)
+{
+    if (!s)
+        return;
+    /* Connections out of the table are held only by a descriptor; the rest are in it. */
+    for (uint32_t i = 0; i < s->socks_used; i++) {
+        struct stack_sock *k = &s->socks[i];
+        if (k->kind == STACK_SOCK_CONN && !k->conn->in_table)
+            stack_conn_free(s, k->conn);
+        else if (k->kind == STACK_SOCK_LISTEN)
+            free(k->lst);
+    }
+    for (uint32_t b = 0; s->buckets && b < s->nbuckets; b++) {
+        struct stack_conn *c = s->buckets[b];
+        while (c) {
+            struct stack_conn *next = c->hnext;
+            stack_conn_free(s, c);
+            c = next;
+        }
+    }
+    free(s->buckets);
+    free(s->heap);
+    free(s->socks);
+    free(s->port_owner);
+    free(s->pkt);
+    free(s);
+}
+
+static void advance_time(struct synack_stack *s, uint64_t now_us)
+{
+    if (now_us > s->now_us) /* time never runs backwards for the engine */
+        s->now_us = now_us;
+}
+
+/* RFC 9293 3.10.7.1: no connection and no listener. */
+static void input_no_socket(struct synack_stack *s, const struct wire_ipv4 *ip,
+                            const struct wire_tcp *seg)
+{
+    struct wire_tcp_out out = {0};
+    /* tcp_reset_for() declines when the segment carries RST ("an incoming segment containing
+     * a RST is discarded"). */
+    if (tcp_reset_for(seg, &out)) {
+        out.src = ip->dst;
+        out.dst = ip->src;
+        out.sport = seg->dport;
+        out.dport = seg->sport;
+        out.ttl = s->cfg.ttl;
+        stack_emit(s, &out, false, STACK_STATE_CLOSED, NULL);
+    }
+    stack_count_drop(s, SYNACK_DROP_NO_SOCKET);
+    stack_event_seg_in(s, ip, seg, STACK_STATE_CLOSED, SYNACK_DROP_NO_SOCKET, NULL);
+}
+
+/* A segment for an existing connection. */
+static void input_conn(struct synack_stack *s, struct stack_conn *c, const struct wire_ipv4 *ip,
+                       const struct wire_tcp *seg)
+{
+    int reason = tcp_input(&c->tcp, seg, s->now_us);
+    if (reason == TCP_INPUT_REOPEN) {
+        /* RFC 9293 3.10.7.4 TIME-WAIT, RFC 6191: a new SYN above the old connection's
+         * sequence space ends TIME-WAIT and opens a new connection through the listener. */
+        struct stack_listener *l = ports_listener(s, seg->dport);
+        if (l) {
+            struct synack_status st;
+            tcp_status(&c->tcp, &st);
+            uint32_t iss_min = st.snd_nxt + 1; /* the new ISS must exceed the old SND.NXT */
+            /* RFC 9293 3.10.5: ABORT in TIME-WAIT deletes the TCB without a RST. */
+            tcp_abort(&c->tcp, s->now_us);
+            stack_conn_after(s, c);
+            listener_input(s, l, ip, seg, true, iss_min);
+            return;
+        }
+        /* Nobody listens any more: TIME-WAIT goes on and the SYN is dropped. */
+        reason = SYNACK_DROP_BAD_SEGMENT;
+    }
+    stack_count_drop(s, reason);
+    stack_event_seg_in(s, ip, seg, c->state, reason, c);
+    stack_conn_after(s, c);
+}
+
+void synack_stack_input(struct synack_stack *s, const uint8_t *packet, size_t len,
+                        uint64_t now_us)
+{
+    if (!s)
+        return;
+    advance_time(s, now_us);
+    s->stats.ip_in++;
+
+    struct wire_ipv4 ip;
+    int reason = packet ? wire_ipv4_parse(packet, len, &ip) : SYNACK_DROP_IP_TRUNCATED;
+    if (reason) {
+        drop_packet(s, reason, NULL, NULL);
+        return;
+    }
+    if (ip.protocol != WIRE_PROTO_TCP) {
+        drop_packet(s, SYNACK_DROP_IP_PROTOCOL, &ip, NULL);
+        return;
+    }
+    /* RFC 1122 3.2.1.3: a host silently discards a datagram not addressed to it. */
+    if (ip.dst != s->cfg.ip) {
+        drop_packet(s, SYNACK_DROP_IP_NOT_FOR_US, &ip, NULL);
+        return;
+    }
+    struct wire_tcp seg;
+    reason = wire_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, true, &seg);
+    if (reason) {
+        drop_packet(s, reason, &ip, NULL);
+        return;
+    }
+    /* Port 0 is reserved (RFC 6335 6): no connection uses it, so nothing may answer it. */
+    if (seg.sport == 0 || seg.dport == 0) {
+        drop_packet(s, SYNACK_DROP_TCP_BAD_PORT, &ip, &seg);
+        return;
+    }
+    s->stats.seg_in++;
+
+    struct stack_conn *c = table_lookup(s, ip.dst, seg.dport, ip.src, seg.sport);
+    if (c) {
+        input_conn(s, c, &ip, &seg);
+        return;
+    }
+    struct stack_listener *l = ports_listener(s, seg.dport);
+    if (l && (l->ip == 0 || l->ip == ip.dst)) {
+        listener_input(s, l, &ip, &seg, false, 0);
+        return;
+    }
+    input_no_socket(s, &ip, &seg);
+}
+
+uint64_t synack_stack_poll(struct synack_stack *s, uint64_t now_us)
+{
+    if (!s)
+        return UINT64_MAX;
+    advance_time(s, now_us);
+    /* Each connection runs its timers at most once per poll, so an engine that asks to be
+     * called again at a time already past cannot trap this loop; the deadline returned
+     * tells the caller to poll again. */
+    uint64_t gen = ++s->poll_gen;
+    while (s->heap_len > 0) {
+        struct stack_conn *c = s->heap[0];
+        if (c->heap_key > s->now_us || c->poll_gen == gen)
+            break;
+        c->poll_gen = gen;
+        if (c->orphan_deadline <= s->now_us && c->fd == STACK_NO_FD &&
+            c->state == SYNACK_FIN_WAIT_2)
+            tcp_abort(&c->tcp, s->now_us); /* the orphan policy above */
+        else
+            tcp_timer(&c->tcp, s->now_us);
+        stack_conn_after(s, c);
+    }
+    return heap_min(s);
+}
+
+uint64_t synack_stack_next_deadline(const struct synack_stack *s)
+{
+    return s ? heap_min(s) : UINT64_MAX;
+}
+
+void synack_stack_set_observer(struct synack_stack *s, synack_observer_fn fn, void *arg)
+{
+    if (!s)
+        return;
+    s->observer = fn;
+    s->observer_arg = fn ? arg : NULL;
+}
+
+void synack_stack_stats(const struct synack_stack *s, struct synack_stats *out)
+{
+    if (!out)
+        return;
+    if (!s) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = s->stats;
+}

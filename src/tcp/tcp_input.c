@@ -1,0 +1,516 @@
+/*
+ * tcp_input.c: SEGMENT ARRIVES (RFC 9293 3.10.7), one function per state group and per step.
+ *
+ * Read first: RFC 9293 3.10.7.1 - 3.10.7.4 (this file follows them in order), 3.5.2 and 3.5.3
+ * (resets), 3.4 (acceptable ACK, segment acceptability), RFC 5961 3, 4 and 5 (blind reset,
+ * SYN and data injection), RFC 1122 4.2.2.13 (SYN in TIME-WAIT).
+ *
+ *   tcp_input              dispatch by state, then send what the segment let out
+ *   input_listen           3.10.7.2  LISTEN
+ *   input_syn_sent         3.10.7.3  SYN-SENT
+ *   input_other            3.10.7.4  every other state, by steps:
+ *     check_sequence         first   segment acceptability (Table 6), trimming is in
+ *                                    process_text and check_fin
+ *     check_rst              second  with RFC 5961 3 (exact RCV.NXT resets, in-window
+ *                                    challenge ACK, out-of-window ignored)
+ *     (security)             third   not applicable: no IP security/compartment options
+ *     check_syn              fourth  RFC 5961 4 challenge ACK; passive SYN-RECEIVED -> LISTEN
+ *     check_ack              fifth   SND.UNA/SND.WND/WL1/WL2, RFC 5961 5 range check, FIN acked
+ *     (URG)                  sixth   ignored: the urgent pointer is not supported; URG data is
+ *                                    delivered in line as ordinary data
+ *     process_text           seventh in-order data into the receive ring, trimmed to window
+ *     check_fin              eighth  FIN at RCV.NXT, state changes, TIME-WAIT restart
+ *   tcp_reset_for          3.10.7.1  CLOSED: the RST that answers a segment without TCB
+ *
+ * Decisions:
+ *  - Data beyond RCV.NXT (out of order) is dropped and answered with an ACK for now; the
+ *    reassembly queue is the next issue. Data partly before RCV.NXT is trimmed; data beyond
+ *    the window is trimmed (with a FIN behind it).
+ *  - Text or FIN that arrives with a SYN (LISTEN, or SYN-SENT simultaneous open) is held: the
+ *    data in the receive ring at RCV.NXT (not yet readable), the FIN as a flag, both processed
+ *    when our SYN is acknowledged (3.10.7.2 "queued for processing later"). The SYN-ACK
+ *    acknowledges only the SYN.
+ *  - A zero receive window accepts a segment at exactly RCV.NXT for its ACK, RST and FIN
+ *    ("special allowance", 3.10.7.4 first); its data is trimmed away and an ACK sent. A FIN at
+ *    RCV.NXT needs no buffer space and is accepted with a zero window.
+ *  - In SYN-RECEIVED, a SYN equal to the one that opened the connection (the peer did not get
+ *    our SYN-ACK) gets the SYN-ACK again; a SYN-ACK whose SYN is that one (simultaneous open)
+ *    has the old SYN trimmed off and is processed as the ACK it is.
+ *  - A RST accepted in CLOSING, LAST-ACK or TIME-WAIT closes without an error: the user has
+ *    already closed its side, nothing was lost (3.10.7.4 second: "enter CLOSED, delete TCB").
+ *  - A retransmitted FIN in TIME-WAIT (out of window by the first check) is acknowledged and
+ *    restarts the 2 x MSL timer (eighth step); tcp_input returns 0 for it.
+ *  - Every ACK owed is sent once, at the end of tcp_input, piggybacked on data if data goes
+ *    out (MUST-58); challenge ACKs and ACKs to unacceptable segments go out at once.
+ */
+#include "tcp/tcp_internal.h"
+
+/* The segment being processed, and what the steps need to know about it. */
+struct seg_in {
+    const struct wire_tcp *h; /* the parsed segment */
+    uint8_t flags;            /* its control bits, less a SYN trimmed off as old */
+    uint32_t seq;             /* SEG.SEQ (after such trimming) */
+    uint32_t len;             /* SEG.LEN: payload bytes + 1 for SYN + 1 for FIN */
+    uint64_t now;             /* time of arrival, us */
+};
+
+static bool has(const struct seg_in *s, uint8_t flag) { return (s->flags & flag) != 0; }
+
+/* RFC 9293 3.7.1: the send MSS is the peer's MSS option, or 536 without one, never above
+ * ours. Window scale, timestamps and SACK-permitted are ignored: not offered yet. */
+static void take_syn_options(struct tcp_conn *c, const struct seg_in *s)
+{
+    uint32_t mss = (s->h->opts.present & WIRE_OPT_MSS) ? s->h->opts.mss : TCP_DEFAULT_MSS;
+    mss = tcp_min32(mss, c->cfg->mss);
+    c->snd_mss = (uint16_t)(mss > 0 ? mss : 1);
+}
+
+/* Records the peer's SYN: IRS, RCV.NXT (RFC 9293 3.10.7.2 third, 3.10.7.3 fourth). */
+static void take_syn(struct tcp_conn *c, const struct seg_in *s)
+{
+    c->irs = s->seq;
+    c->rcv_nxt = s->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    take_syn_options(c, s);
+}
+
+/* Sets SND.WND from the segment (SND.WL1/WL2 bookkeeping is the caller's). */
+static void take_window(struct tcp_conn *c, const struct seg_in *s)
+{
+    c->snd_wnd = s->h->wnd; /* no window scaling yet */
+    if (c->snd_wnd > c->max_snd_wnd)
+        c->max_snd_wnd = c->snd_wnd;
+}
+
+/* RFC 9293 3.10.7.2/3.10.7.3: "any other control or text should be queued for processing
+ * later": data is held in the receive ring at RCV.NXT, the FIN as syn_fin. */
+static void hold_syn_text(struct tcp_conn *c, const struct seg_in *s)
+{
+    uint32_t n = tcp_min32(s->h->payload_len, tcp_rcv_wnd(c));
+    if (n > 0)
+        ring_write_at(&c->rcv, c->rcv.len, s->h->payload, n);
+    c->syn_data_len = n;
+    c->syn_fin = has(s, SYNACK_FIN) && n == s->h->payload_len;
+}
+
+/* Our SYN has just been acknowledged: what was held from the peer's SYN is processed now,
+ * as if it had arrived in ESTABLISHED (seventh and eighth steps). */
+static void release_syn_text(struct tcp_conn *c, uint64_t now_us)
+{
+    if (c->syn_data_len > 0) {
+        if (!c->rd_shutdown)
+            ring_commit(&c->rcv, c->syn_data_len);
+        c->rcv_nxt += c->syn_data_len;
+        c->syn_data_len = 0;
+        c->ack_pending = true;
+    }
+    if (c->syn_fin) {
+        c->syn_fin = false;
+        c->rcv_nxt += 1;
+        c->fin_received = true;
+        c->ack_pending = true;
+        if (c->state == SYNACK_ESTABLISHED)
+            tcp_set_state(c, SYNACK_CLOSE_WAIT, now_us);
+        else if (c->state == SYNACK_FIN_WAIT_1)
+            tcp_set_state(c, tcp_fin_acked(c) ? SYNACK_TIME_WAIT : SYNACK_CLOSING, now_us);
+    }
+}
+
+/* A passively opened connection goes back to LISTEN (RFC 9293 3.10.7.4 second and fourth):
+ * everything learned from the SYN is forgotten, the retransmission queue flushed. */
+static void return_to_listen(struct tcp_conn *c, uint64_t now_us)
+{
+    ring_consume(&c->snd, c->snd.len);
+    ring_consume(&c->rcv, c->rcv.len);
+    tcp_reset_vars(c);
+    tcp_set_state(c, SYNACK_LISTEN, now_us);
+}
+
+/* SND.UNA < ack: new data (or our SYN, or our FIN) acknowledged (3.10.7.4 fifth). */
+static void ack_new(struct tcp_conn *c, uint32_t ack, uint64_t now_us)
+{
+    bool syn_was_unacked = !seq_gt(c->snd_una, c->iss);
+    uint32_t data_seq = tcp_snd_data_seq(c);
+    int32_t acked = seq_diff(ack, data_seq);
+    if (acked > 0) /* bytes that leave the send ring (a FIN beyond them is not a byte) */
+        ring_consume(&c->snd, tcp_min32((uint32_t)acked, c->snd.len));
+    c->snd_una = ack;
+    if (seq_lt(c->snd_nxt, c->snd_una))
+        c->snd_nxt = c->snd_una; /* after a go-back, the peer had more than we resent */
+    tcp_rtx_on_ack(c, ack, now_us);
+    if (syn_was_unacked)
+        release_syn_text(c, now_us);
+}
+
+/* ---- 3.10.7.2 LISTEN ------------------------------------------------------------------- */
+
+static int input_listen(struct tcp_conn *c, const struct seg_in *s)
+{
+    /* First, check for a RST: it cannot be for this incarnation. */
+    if (has(s, SYNACK_RST))
+        return SYNACK_DROP_RST_IGNORED;
+    /* Second, check for an ACK: any is bad here. <SEQ=SEG.ACK><CTL=RST> */
+    if (has(s, SYNACK_ACK)) {
+        tcp_send_rst(c, s->h->ack, 0, 0, s->now);
+        return SYNACK_DROP_ACK_UNACCEPTABLE;
+    }
+    /* Fourth, other text or control without SYN: drop. */
+    if (!has(s, SYNACK_SYN))
+        return SYNACK_DROP_BAD_SEGMENT;
+    /* Third, SYN: IRS, RCV.NXT; <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; SYN-RECEIVED. */
+    take_syn(c, s);
+    c->snd_una = c->iss;
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    take_window(c, s);
+    c->snd_wl1 = s->seq;
+    c->snd_wl2 = c->iss;
+    hold_syn_text(c, s);
+    tcp_set_state(c, SYNACK_SYN_RECEIVED, s->now);
+    tcp_send_syn(c, false, s->now);
+    return 0;
+}
+
+/* ---- 3.10.7.4 (declared early: SYN-SENT continues at the seventh step) -------------------- */
+
+static void process_text(struct tcp_conn *c, const struct seg_in *s);
+static void check_fin(struct tcp_conn *c, const struct seg_in *s);
+
+/* ---- 3.10.7.3 SYN-SENT ------------------------------------------------------------------ */
+
+static int input_syn_sent(struct tcp_conn *c, const struct seg_in *s)
+{
+    bool ack_ok = false;
+    /* First, check the ACK bit: acceptable iff ISS < SEG.ACK =< SND.NXT. */
+    if (has(s, SYNACK_ACK)) {
+        uint32_t ack = s->h->ack;
+        if (seq_leq(ack, c->iss) || seq_gt(ack, c->snd_max)) {
+            if (!has(s, SYNACK_RST))
+                tcp_send_rst(c, ack, 0, 0, s->now); /* <SEQ=SEG.ACK><CTL=RST> */
+            return SYNACK_DROP_ACK_UNACCEPTABLE;
+        }
+        ack_ok = true;
+    }
+    /* Second, check the RST bit: only with an acceptable ACK ("connection refused"). */
+    if (has(s, SYNACK_RST)) {
+        if (!ack_ok)
+            return SYNACK_DROP_RST_IGNORED;
+        tcp_fail(c, SYNACK_ECONNREFUSED, s->now);
+        return 0;
+    }
+    /* Third, security: not applicable. Fifth: neither SYN nor RST: drop. */
+    if (!has(s, SYNACK_SYN))
+        return SYNACK_DROP_BAD_SEGMENT;
+    /* Fourth, the SYN bit. */
+    take_syn(c, s);
+    take_window(c, s);
+    c->snd_wl1 = s->seq;
+    if (ack_ok) {
+        /* Our SYN is acknowledged: ESTABLISHED, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (sent at
+         * the end of tcp_input, with queued data if the window allows). */
+        c->snd_wl2 = s->h->ack;
+        tcp_set_state(c, SYNACK_ESTABLISHED, s->now);
+        ack_new(c, s->h->ack, s->now);
+        c->ack_pending = true;
+        /* Other text or controls: continue at the sixth step (URG ignored). */
+        process_text(c, s);
+        check_fin(c, s);
+        return 0;
+    }
+    /* Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; text and FIN are
+     * held until ESTABLISHED. */
+    c->snd_wl2 = c->iss;
+    hold_syn_text(c, s);
+    tcp_set_state(c, SYNACK_SYN_RECEIVED, s->now);
+    tcp_send_syn(c, false, s->now);
+    return 0;
+}
+
+/* ---- 3.10.7.4 Other states ------------------------------------------------------------- */
+
+/* First, check sequence number: the acceptability test of Table 6. */
+static int check_sequence(struct tcp_conn *c, const struct seg_in *s)
+{
+    uint32_t wnd = tcp_rcv_wnd(c);
+    uint32_t nxt = c->rcv_nxt;
+    bool ok;
+    if (wnd == 0)
+        ok = s->seq == nxt; /* length 0; or length > 0: allowance for ACK, RST, FIN */
+    else if (s->len == 0)
+        ok = seq_in(s->seq, nxt, nxt + wnd);
+    else
+        ok = seq_in(s->seq, nxt, nxt + wnd) || seq_in(s->seq + s->len - 1, nxt, nxt + wnd);
+    if (ok)
+        return TCP_STEP_CONTINUE;
+    if (has(s, SYNACK_RST))
+        return SYNACK_DROP_RST_IGNORED; /* unacceptable RST: drop silently */
+    /* TIME-WAIT: the only thing that can arrive is the peer's FIN again. Acknowledge it and
+     * restart the 2 MSL timeout (eighth step). */
+    if (c->state == SYNACK_TIME_WAIT && has(s, SYNACK_FIN) && c->fin_received &&
+        s->seq + s->len - 1 == nxt - 1) {
+        c->tw_deadline = s->now + 2 * c->cfg->msl_us;
+        tcp_send_ack(c, s->now);
+        return 0;
+    }
+    tcp_send_ack(c, s->now); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+    return SYNACK_DROP_SEQ_UNACCEPTABLE;
+}
+
+/* Second, check the RST bit (RFC 5961 3 as RFC 9293 recommends). */
+static int check_rst(struct tcp_conn *c, const struct seg_in *s)
+{
+    if (!has(s, SYNACK_RST))
+        return TCP_STEP_CONTINUE;
+    if (s->seq != c->rcv_nxt) {
+        uint32_t wnd = tcp_rcv_wnd(c);
+        if (seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + wnd)) {
+            tcp_send_ack(c, s->now); /* challenge ACK */
+            return SYNACK_DROP_RST_CHALLENGED;
+        }
+        return SYNACK_DROP_RST_IGNORED;
+    }
+    switch (c->state) {
+    case SYNACK_SYN_RECEIVED:
+        if (c->passive)
+            return_to_listen(c, s->now); /* the user need not be informed */
+        else
+            tcp_fail(c, SYNACK_ECONNREFUSED, s->now);
+        return 0;
+    case SYNACK_ESTABLISHED:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_FIN_WAIT_2:
+    case SYNACK_CLOSE_WAIT:
+        tcp_fail(c, SYNACK_ECONNRESET, s->now);
+        return 0;
+    default: /* CLOSING, LAST-ACK, TIME-WAIT: enter CLOSED, no error to report */
+        tcp_fail(c, 0, s->now);
+        return 0;
+    }
+}
+
+/* Fourth, check the SYN bit (RFC 5961 4). */
+static int check_syn(struct tcp_conn *c, const struct seg_in *s)
+{
+    if (!has(s, SYNACK_SYN))
+        return TCP_STEP_CONTINUE;
+    if (c->state == SYNACK_SYN_RECEIVED && c->passive) {
+        return_to_listen(c, s->now);
+        return 0;
+    }
+    tcp_send_ack(c, s->now); /* challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+    return SYNACK_DROP_SYN_CHALLENGED;
+}
+
+/* Fifth, check the ACK field. */
+static int check_ack(struct tcp_conn *c, const struct seg_in *s)
+{
+    if (!has(s, SYNACK_ACK))
+        return SYNACK_DROP_NO_ACK;
+    uint32_t ack = s->h->ack;
+    if (!seq_gt(c->snd_una, c->iss)) {
+        /* SYN-RECEIVED (or FIN-WAIT-1 after a CLOSE there: our SYN is still unacknowledged).
+         * SND.UNA < SEG.ACK =< SND.NXT: ESTABLISHED with SND.WND, WL1, WL2 from this segment;
+         * else <SEQ=SEG.ACK><CTL=RST>. */
+        if (!seq_gt(ack, c->snd_una) || seq_gt(ack, c->snd_max)) {
+            tcp_send_rst(c, ack, 0, 0, s->now);
+            return SYNACK_DROP_ACK_UNACCEPTABLE;
+        }
+        if (c->state == SYNACK_SYN_RECEIVED)
+            tcp_set_state(c, SYNACK_ESTABLISHED, s->now);
+        take_window(c, s);
+        c->snd_wl1 = s->seq;
+        c->snd_wl2 = ack;
+    }
+    /* ACK of something not yet sent: send an ACK, drop. RFC 5961 5: an ACK older than
+     * SND.UNA - MAX.SND.WND is not believable either. */
+    if (seq_gt(ack, c->snd_max) || seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
+        tcp_send_ack(c, s->now);
+        return SYNACK_DROP_ACK_UNACCEPTABLE;
+    }
+    if (seq_gt(ack, c->snd_una)) {
+        ack_new(c, ack, s->now);
+    } else if (ack == c->snd_una && c->snd_una != c->snd_max && s->h->payload_len == 0 &&
+               !has(s, SYNACK_SYN | SYNACK_FIN) && s->h->wnd == c->snd_wnd) {
+        c->dup_acks++; /* RFC 5681 2 duplicate; fast retransmit is not implemented yet */
+    }
+    /* SND.UNA =< SEG.ACK =< SND.NXT: update the send window unless the segment is older
+     * than the last update (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)). */
+    if (seq_geq(ack, c->snd_una) &&
+        (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack)))) {
+        take_window(c, s);
+        c->snd_wl1 = s->seq;
+        c->snd_wl2 = ack;
+    }
+    if (c->snd_wnd == 0) {
+        c->first_rtx_us = TCP_NO_DEADLINE; /* the peer answers: zero window, not dead */
+    } else if (c->persist) {
+        /* The window opened: leave persist, send from SND.UNA again (the probe byte may not
+         * have been taken), without the probes' backoff. */
+        c->persist = false;
+        c->snd_nxt = c->snd_una;
+        c->rtt_timing = false; /* Karn: the probe byte goes again */
+        c->backoff = 0;
+        c->rto_us = tcp_rto_base(c);
+    }
+    switch (c->state) {
+    case SYNACK_FIN_WAIT_1:
+        if (tcp_fin_acked(c))
+            tcp_set_state(c, SYNACK_FIN_WAIT_2, s->now);
+        break;
+    case SYNACK_CLOSING:
+        if (!tcp_fin_acked(c))
+            return 0; /* otherwise, ignore the segment */
+        tcp_set_state(c, SYNACK_TIME_WAIT, s->now);
+        break;
+    case SYNACK_LAST_ACK:
+        if (tcp_fin_acked(c)) {
+            tcp_fail(c, 0, s->now); /* delete the TCB, enter CLOSED */
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    return TCP_STEP_CONTINUE;
+}
+
+/* Seventh, process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only). */
+static void process_text(struct tcp_conn *c, const struct seg_in *s)
+{
+    uint32_t plen = s->h->payload_len;
+    if (plen == 0)
+        return;
+    if (c->state != SYNACK_ESTABLISHED && c->state != SYNACK_FIN_WAIT_1 &&
+        c->state != SYNACK_FIN_WAIT_2)
+        return; /* a FIN has been received: ignore the segment text */
+    c->ack_pending = true; /* data always gets an ACK, whatever is kept of it */
+    uint32_t data_seq = s->seq + (has(s, SYNACK_SYN) ? 1u : 0u);
+    if (seq_gt(data_seq, c->rcv_nxt))
+        return; /* out of order: dropped until reassembly exists (SHLD-31 not yet) */
+    uint32_t skip = c->rcv_nxt - data_seq; /* already received: trim the front */
+    if (skip >= plen)
+        return;
+    uint32_t n = tcp_min32(plen - skip, tcp_rcv_wnd(c)); /* beyond the window: trim */
+    if (n == 0)
+        return;
+    if (!c->rd_shutdown)
+        ring_write(&c->rcv, s->h->payload + skip, n);
+    c->rcv_nxt += n;
+}
+
+/* Eighth, check the FIN bit. */
+static void check_fin(struct tcp_conn *c, const struct seg_in *s)
+{
+    if (!has(s, SYNACK_FIN))
+        return;
+    uint32_t fin_seq = s->seq + s->len - 1; /* the FIN is the segment's last number */
+    if (c->fin_received) {
+        if (fin_seq == c->rcv_nxt - 1) { /* the peer's FIN again */
+            c->ack_pending = true;
+            if (c->state == SYNACK_TIME_WAIT)
+                c->tw_deadline = s->now + 2 * c->cfg->msl_us; /* restart 2 MSL */
+        }
+        return;
+    }
+    c->ack_pending = true;
+    if (fin_seq != c->rcv_nxt)
+        return; /* data before it is missing or was trimmed: not reached yet */
+    c->rcv_nxt += 1; /* advance RCV.NXT over the FIN, acknowledge it */
+    c->fin_received = true;
+    switch (c->state) {
+    case SYNACK_SYN_RECEIVED:
+    case SYNACK_ESTABLISHED:
+        tcp_set_state(c, SYNACK_CLOSE_WAIT, s->now);
+        break;
+    case SYNACK_FIN_WAIT_1:
+        /* Our FIN acknowledged (perhaps in this segment): TIME-WAIT; else CLOSING. */
+        tcp_set_state(c, tcp_fin_acked(c) ? SYNACK_TIME_WAIT : SYNACK_CLOSING, s->now);
+        break;
+    case SYNACK_FIN_WAIT_2:
+        tcp_set_state(c, SYNACK_TIME_WAIT, s->now);
+        break;
+    default:
+        break; /* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: a FIN was received already */
+    }
+}
+
+static int input_other(struct tcp_conn *c, struct seg_in *s)
+{
+    /* RFC 1122 4.2.2.13 (RFC 9293 3.6.1 MAY-2, 3.10.7.4): a new SYN beyond RCV.NXT may reopen
+     * a connection in TIME-WAIT; the stack ends this one and hands the SYN to the listener. */
+    if (c->state == SYNACK_TIME_WAIT && has(s, SYNACK_SYN) && !has(s, SYNACK_ACK | SYNACK_RST) &&
+        seq_gt(s->seq, c->rcv_nxt))
+        return TCP_INPUT_REOPEN;
+    if (c->state == SYNACK_SYN_RECEIVED && s->seq == c->irs && has(s, SYNACK_SYN) &&
+        !has(s, SYNACK_RST)) {
+        /* The SYN that opened us, again: the peer lacks our SYN-ACK. */
+        if (!has(s, SYNACK_ACK)) {
+            tcp_send_syn(c, true, s->now);
+            return 0;
+        }
+        /* Simultaneous open (Figure 7, line 6): the peer's SYN-ACK repeats the SYN we have.
+         * Trim the old SYN off (3.10.7.4 first: "trimming off any portions that lie outside
+         * the window (including SYN and FIN)"); what remains starts at RCV.NXT. */
+        s->flags &= (uint8_t)~SYNACK_SYN;
+        s->seq += 1;
+        s->len -= 1;
+    }
+    int r = check_sequence(c, s);
+    if (r == TCP_STEP_CONTINUE)
+        r = check_rst(c, s);
+    if (r == TCP_STEP_CONTINUE)
+        r = check_syn(c, s);
+    if (r == TCP_STEP_CONTINUE)
+        r = check_ack(c, s);
+    if (r != TCP_STEP_CONTINUE)
+        return r;
+    process_text(c, s);
+    check_fin(c, s);
+    return 0;
+}
+
+int tcp_input(struct tcp_conn *c, const struct wire_tcp *seg, uint64_t now_us)
+{
+    struct seg_in s;
+    s.h = seg;
+    s.flags = seg->flags;
+    s.seq = seg->seq;
+    s.len = seg->payload_len + ((seg->flags & SYNACK_SYN) ? 1u : 0u) +
+            ((seg->flags & SYNACK_FIN) ? 1u : 0u);
+    s.now = now_us;
+    int r;
+    switch (c->state) {
+    case TCP_CLOSED:
+        return SYNACK_DROP_NO_SOCKET; /* 3.10.7.1: the stack answers with tcp_reset_for() */
+    case SYNACK_LISTEN:
+        return input_listen(c, &s);
+    case SYNACK_SYN_SENT:
+        r = input_syn_sent(c, &s);
+        break;
+    default:
+        r = input_other(c, &s);
+        break;
+    }
+    if (r != TCP_INPUT_REOPEN)
+        tcp_output(c, now_us); /* data the ACK let out, and the ACK this segment is owed */
+    return r;
+}
+
+/* ---- 3.10.7.1 CLOSED -------------------------------------------------------------------- */
+
+bool tcp_reset_for(const struct wire_tcp *seg, struct wire_tcp_out *out)
+{
+    if (seg->flags & SYNACK_RST)
+        return false; /* an incoming RST is discarded */
+    if (seg->flags & SYNACK_ACK) {
+        out->seq = seg->ack; /* <SEQ=SEG.ACK><CTL=RST> */
+        out->ack = 0;
+        out->flags = SYNACK_RST;
+    } else {
+        uint32_t len = seg->payload_len + ((seg->flags & SYNACK_SYN) ? 1u : 0u) +
+                       ((seg->flags & SYNACK_FIN) ? 1u : 0u);
+        out->seq = 0; /* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> */
+        out->ack = seg->seq + len;
+        out->flags = SYNACK_RST | SYNACK_ACK;
+    }
+    return true;
+}

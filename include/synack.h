@@ -251,7 +251,7 @@ void synack_stack_stats(const struct synack_stack *s, struct synack_stats *out);
 #define SYNACK_WRITABLE 0x02   /* send() would accept at least one byte */
 #define SYNACK_ACCEPTABLE 0x04 /* accept() would return a connection */
 #define SYNACK_CONNECTED 0x08  /* the connection reached ESTABLISHED (stays set after) */
-#define SYNACK_CLOSED 0x10     /* the connection is gone (CLOSED) */
+#define SYNACK_TERMINATED 0x10 /* the connection is gone: it reached CLOSED */
 #define SYNACK_ERROR 0x20      /* a sticky error is set; read it with synack_error() */
 
 /* shutdown() directions */

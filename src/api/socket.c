@@ -294,7 +294,7 @@ int synack_shutdown(struct synack_stack *s, int fd, int how)
         return err;
     if (how != SYNACK_SHUT_RD && how != SYNACK_SHUT_WR && how != SYNACK_SHUT_RDWR)
         return SYNACK_EINVAL;
-    if (k->kind != STACK_SOCK_CONN || k->conn->state == STACK_STATE_CLOSED)
+    if (k->kind != STACK_SOCK_CONN || k->conn->state == SYNACK_CLOSED)
         return SYNACK_ENOTCONN;
     struct stack_conn *c = k->conn;
     if (how != SYNACK_SHUT_WR && !k->rd_shut) {
@@ -413,7 +413,7 @@ int synack_state(const struct synack_stack *s, int fd)
     case STACK_SOCK_CONN:
         return k->conn->state;
     default:
-        return STACK_STATE_CLOSED;
+        return SYNACK_CLOSED;
     }
 }
 
@@ -488,7 +488,7 @@ int synack_status(const struct synack_stack *s, int fd, struct synack_status *ou
         out->local = k->local;
         break;
     default:
-        out->state = STACK_STATE_CLOSED;
+        out->state = SYNACK_CLOSED;
         out->local = k->local;
         break;
     }

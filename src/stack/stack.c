@@ -157,8 +157,6 @@ static void hook_state(void *arg, struct tcp_conn *tc, int old_state, int new_st
 {
     struct synack_stack *s = arg;
     struct stack_conn *c = CONN_OF(tc);
-    old_state = stack_state_norm(old_state);
-    new_state = stack_state_norm(new_state);
     c->state = (uint8_t)new_state;
 
     if (new_state == SYNACK_ESTABLISHED && !c->ever_established) {
@@ -174,7 +172,7 @@ static void hook_state(void *arg, struct tcp_conn *tc, int old_state, int new_st
     }
     /* A child that became synchronized waits for accept(). */
     if (c->parent && new_state != SYNACK_LISTEN && new_state != SYNACK_SYN_RECEIVED &&
-        new_state != STACK_STATE_CLOSED && new_state != SYNACK_SYN_SENT)
+        new_state != SYNACK_CLOSED && new_state != SYNACK_SYN_SENT)
         listener_child_synchronized(s, c);
 
     if (s->observer) {
@@ -212,7 +210,7 @@ struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t
     c->rip = rip;
     c->lport = lport;
     c->rport = rport;
-    c->state = STACK_STATE_CLOSED;
+    c->state = SYNACK_CLOSED;
     c->heap_idx = STACK_HEAP_NONE;
     c->orphan_deadline = UINT64_MAX;
     c->fd = STACK_NO_FD;
@@ -236,7 +234,7 @@ bool stack_conn_after(struct synack_stack *s, struct stack_conn *c)
 {
     /* A child back in LISTEN (acceptable RST in SYN-RECEIVED, RFC 9293 3.10.7.4) is as
      * finished as a CLOSED connection: the listener itself goes on listening. */
-    if (c->state != STACK_STATE_CLOSED && c->state != SYNACK_LISTEN) {
+    if (c->state != SYNACK_CLOSED && c->state != SYNACK_LISTEN) {
         uint64_t deadline = tcp_deadline(&c->tcp);
         if (c->fd == STACK_NO_FD && c->state == SYNACK_FIN_WAIT_2) {
             if (c->orphan_deadline == UINT64_MAX)
@@ -298,8 +296,8 @@ int stack_sock_mask(const struct synack_stack *s, const struct stack_sock *k)
             m |= SYNACK_WRITABLE;
         if (c->ever_established)
             m |= SYNACK_CONNECTED;
-        if (c->state == STACK_STATE_CLOSED)
-            m |= SYNACK_CLOSED; /* the readiness bit */
+        if (c->state == SYNACK_CLOSED)
+            m |= SYNACK_TERMINATED;
         if (stack_conn_error(c) != 0)
             m |= SYNACK_ERROR;
         break;
@@ -430,10 +428,10 @@ static void input_no_socket(struct synack_stack *s, const struct wire_ipv4 *ip,
         out.sport = seg->dport;
         out.dport = seg->sport;
         out.ttl = s->cfg.ttl;
-        stack_emit(s, &out, false, STACK_STATE_CLOSED, NULL);
+        stack_emit(s, &out, false, SYNACK_CLOSED, NULL);
     }
     stack_count_drop(s, SYNACK_DROP_NO_SOCKET);
-    stack_event_seg_in(s, ip, seg, STACK_STATE_CLOSED, SYNACK_DROP_NO_SOCKET, NULL);
+    stack_event_seg_in(s, ip, seg, SYNACK_CLOSED, SYNACK_DROP_NO_SOCKET, NULL);
 }
 
 /* A segment for an existing connection. */

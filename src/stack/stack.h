@@ -25,17 +25,6 @@
 #include "tcp/tcp.h"
 #include "wire/wire.h"
 
-/* enum synack_state's CLOSED. synack.h defines the readiness bit SYNACK_CLOSED (0x10) after
- * the enum, so the macro hides the enumerator (0) everywhere it is spelled SYNACK_CLOSED. */
-#define STACK_STATE_CLOSED 0
-
-/* A state reported by the engine, as enum synack_state: an engine that spells CLOSED as
- * SYNACK_CLOSED reports 0x10, which is mapped to STACK_STATE_CLOSED (no state is 0x10). */
-static inline int stack_state_norm(int state)
-{
-    return state == SYNACK_CLOSED ? STACK_STATE_CLOSED : state;
-}
-
 #define STACK_NO_FD (-1)                  /* stack_conn.fd / list ends: no descriptor */
 #define STACK_HEAP_NONE UINT32_MAX        /* stack_conn.heap_idx: not in the timer heap */
 #define STACK_PKT_CAP 65535               /* outgoing packet buffer, bytes (IPv4 maximum) */

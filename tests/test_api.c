@@ -14,7 +14,6 @@
 
 #define IP_A 0x0a000001u /* 10.0.0.1: client */
 #define IP_B 0x0a000002u /* 10.0.0.2: server */
-#define STATE_CLOSED 0   /* enum synack_state's CLOSED (the readiness bit hides the name) */
 #define SEC 1000000ull   /* microseconds */
 
 /* ---- Rig: two stacks over memnet --------------------------------------------------------- */
@@ -132,7 +131,7 @@ static void test_names_and_defaults(void)
     for (int i = 0; i < 16; i++)
         CHECK_EQ(cfg.isn_key[i], 0);
 
-    CHECK_STR(synack_state_name(STATE_CLOSED), "CLOSED");
+    CHECK_STR(synack_state_name(SYNACK_CLOSED), "CLOSED");
     CHECK_STR(synack_state_name(SYNACK_SYN_RECEIVED), "SYN-RECEIVED");
     CHECK_STR(synack_state_name(SYNACK_FIN_WAIT_2), "FIN-WAIT-2");
     CHECK_STR(synack_state_name(SYNACK_TIME_WAIT), "TIME-WAIT");
@@ -252,7 +251,7 @@ static void test_misuse_of_fresh_and_bound_sockets(void)
     CHECK_EQ(synack_shutdown(s, fd, SYNACK_SHUT_WR), SYNACK_ENOTCONN);
     CHECK_EQ(synack_accept(s, fd, NULL), SYNACK_EINVAL);
     CHECK_EQ(synack_getpeername(s, fd, &out), SYNACK_ENOTCONN);
-    CHECK_EQ(synack_state(s, fd), STATE_CLOSED);
+    CHECK_EQ(synack_state(s, fd), SYNACK_CLOSED);
     CHECK_EQ(synack_readiness(s, fd), 0);
     CHECK_EQ(synack_error(s, fd), 0);
     CHECK_EQ(synack_getsockname(s, fd, &out), 0);
@@ -341,7 +340,7 @@ static void test_misuse_of_connections(void)
     CHECK_EQ(synack_state(p.b, s), SYNACK_EBADF);
     run_for(&p, 10000);
     CHECK_EQ(synack_error(p.a, c), SYNACK_ECONNRESET);
-    CHECK_EQ(synack_state(p.a, c), STATE_CLOSED);
+    CHECK_EQ(synack_state(p.a, c), SYNACK_CLOSED);
     CHECK_EQ(synack_recv(p.a, c, buf, sizeof buf), SYNACK_ECONNRESET);
     CHECK_EQ(synack_shutdown(p.a, c, SYNACK_SHUT_RD), SYNACK_ENOTCONN);
     struct synack_stats sa;
@@ -487,7 +486,7 @@ static void test_readiness_and_events_through_a_connection(void)
     CHECK_EQ(synack_readiness(p.a, c), SYNACK_CONNECTED | SYNACK_READABLE);
     (void)event_for(p.a, c, &n);
     run_for(&p, 2 * 120 * SEC + SEC);
-    CHECK_EQ(synack_state(p.a, c), STATE_CLOSED);
+    CHECK_EQ(synack_state(p.a, c), SYNACK_CLOSED);
     int mask = synack_readiness(p.a, c);
     CHECK_EQ(mask, SYNACK_CONNECTED | SYNACK_READABLE | SYNACK_TERMINATED);
     CHECK_EQ(event_for(p.a, c, &n), mask);
@@ -624,7 +623,7 @@ static void test_ports_in_use_and_time_wait(void)
     /* The port itself is free, but its 4-tuple with the server is not until 2 x MSL. */
     CHECK_EQ(synack_bind(p.a, other, &me), 0);
     CHECK_EQ(synack_connect(p.a, other, &srv), SYNACK_EADDRINUSE);
-    CHECK_EQ(synack_state(p.a, other), STATE_CLOSED);
+    CHECK_EQ(synack_state(p.a, other), SYNACK_CLOSED);
     int third = synack_socket(p.a);
     CHECK_EQ(synack_bind(p.a, third, &me), SYNACK_EADDRINUSE);
     CHECK_EQ(synack_close(p.a, other), 0);

@@ -12,9 +12,6 @@
 #include "link/memnet.h"
 #include "trace/ladder.h"
 
-/* enum synack_state's CLOSED (synack.h's readiness bit SYNACK_CLOSED hides the enumerator). */
-#define STATE_CLOSED 0
-
 #define IP_A 0x0a000001u /* 10.0.0.1 */
 #define IP_B 0x0a000002u /* 10.0.0.2 */
 
@@ -149,12 +146,12 @@ static void test_handshake(void)
 {
     struct capture c;
 
-    capture_open(&c, addr_a, STATE_CLOSED, SYNACK_LISTEN);
+    capture_open(&c, addr_a, SYNACK_CLOSED, SYNACK_LISTEN);
     REQUIRE(c.l != NULL);
-    state_change(&c, true, STATE_CLOSED, SYNACK_SYN_SENT, 0);
+    state_change(&c, true, SYNACK_CLOSED, SYNACK_SYN_SENT, 0);
     out_a(&c, 100, 0, SYN, 0, SYNACK_SYN_SENT, 0);
     CHECK_STR(capture_text(&c), ""); /* line 2 is still open: nothing printed yet */
-    state_change(&c, false, STATE_CLOSED, SYNACK_LISTEN, 1000); /* the child: LISTEN... */
+    state_change(&c, false, SYNACK_CLOSED, SYNACK_LISTEN, 1000); /* the child: LISTEN... */
     state_change(&c, false, SYNACK_LISTEN, SYNACK_SYN_RECEIVED, 1000); /* ...SYN-RECEIVED */
     out_b(&c, 300, 101, SYN | ACK, 0, SYNACK_SYN_RECEIVED, 1000);
     in_b(&c, 100, 0, SYN, 0, SYNACK_SYN_RECEIVED, 1000);
@@ -263,7 +260,7 @@ static void test_out_of_order_completion(void)
 {
     struct capture c;
 
-    capture_open(&c, addr_a, STATE_CLOSED, SYNACK_LISTEN);
+    capture_open(&c, addr_a, SYNACK_CLOSED, SYNACK_LISTEN);
     REQUIRE(c.l != NULL);
     out_a(&c, 100, 0, SYN, 0, SYNACK_SYN_SENT, 0);
     out_b(&c, 300, 101, SYN | ACK, 0, SYNACK_SYN_RECEIVED, 1000);
@@ -307,9 +304,9 @@ static void test_close_and_time_wait(void)
     state_change(&c, true, SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT, 40);
     out_a(&c, 101, 301, ACK, 0, SYNACK_TIME_WAIT, 40);
     in_a(&c, 300, 101, FIN | ACK, 0, SYNACK_TIME_WAIT, 40);
-    state_change(&c, false, SYNACK_LAST_ACK, STATE_CLOSED, 50);
-    in_b(&c, 101, 301, ACK, 0, STATE_CLOSED, 50);
-    state_change(&c, true, SYNACK_TIME_WAIT, STATE_CLOSED, 40 + 240000000);
+    state_change(&c, false, SYNACK_LAST_ACK, SYNACK_CLOSED, 50);
+    in_b(&c, 101, 301, ACK, 0, SYNACK_CLOSED, 50);
+    state_change(&c, true, SYNACK_TIME_WAIT, SYNACK_CLOSED, 40 + 240000000);
     /* The TIME-WAIT end is held until the next event or the flush (it might have been the
      * start of a segment's line). */
     ladder_flush(c.l);
@@ -348,7 +345,6 @@ static void test_other_peers_and_corruption(void)
               "   2. SYN-SENT     --> <SEQ=100><CTL=RST>                                   ... (corrupted)\n");
     capture_close(&c);
 }
-
 
 /* ---- A real run ----------------------------------------------------------------------------- */
 
@@ -405,7 +401,7 @@ static void test_real_run_with_faults(void)
 
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 7 + 3);
-    capture_open(&c, (struct synack_addr){IP_A, 0}, STATE_CLOSED, SYNACK_LISTEN);
+    capture_open(&c, (struct synack_addr){IP_A, 0}, SYNACK_CLOSED, SYNACK_LISTEN);
     REQUIRE(c.l != NULL);
     r.c = &c;
     struct memnet *net = memnet_new(5);

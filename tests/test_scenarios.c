@@ -13,7 +13,10 @@
  * nothing more:
  *   - every SEG_OUT of both stacks, in order, with the table's sent segments in order;
  *   - every SEG_IN of each stack, in order, with the table's segments that arrive there,
- *     ordered by their arrival line.
+ *     ordered by their arrival line;
+ * from the start of the figure (the set-up before it, e.g. a handshake, is not compared) to
+ * its last line. When the last line is an arrival, what the receiver answers to it belongs to
+ * the next exchange, which the figure does not draw (Figure 6: B's ACK of the data).
  * PSH is ignored in the comparison: the figures never show it (RFC 793 predates its use on
  * every data segment).
  */
@@ -24,9 +27,6 @@
 #include "link/memnet.h"
 #include "synack.h"
 #include "wire/wire.h"
-
-/* enum synack_state's CLOSED (synack.h's readiness bit SYNACK_CLOSED hides the enumerator). */
-#define STATE_CLOSED 0
 
 #define A 0 /* side index: TCP Peer A */
 #define B 1 /* side index: TCP Peer B */
@@ -507,7 +507,7 @@ static void test_figure9_half_open_discovery(void)
     static const struct fig_line fig[] = {
         {3, FROM_A, 400, 0, SYN, 0, SYNACK_SYN_SENT, 3, ANY},               /* B: (??) */
         {4, FROM_B, 300, 100, ACK, 0, SYNACK_ESTABLISHED, 4, ANY},          /* A: (!!) */
-        {5, FROM_A, 100, 0, RST, 0, SYNACK_SYN_SENT, 5, STATE_CLOSED},      /* (Abort!!) */
+        {5, FROM_A, 100, 0, RST, 0, SYNACK_SYN_SENT, 5, SYNACK_CLOSED},      /* (Abort!!) */
         {7, FROM_A, 400, 0, SYN, 0, SYNACK_SYN_SENT, NOWHERE, ANY},
     };
     struct world w;
@@ -521,7 +521,7 @@ static void test_figure9_half_open_discovery(void)
     int fd = connect_to(&w, A, PORT_A, 400, PORT_B);    /* line 3 */
     run_until(&w, t0 + 3 * MS);                         /* lines 4, 5 */
     CHECK_EQ(synack_state(w.s[A], fd), SYNACK_SYN_SENT); /* line 6 */
-    CHECK_EQ(synack_state(w.s[B], fd_b), STATE_CLOSED);
+    CHECK_EQ(synack_state(w.s[B], fd_b), SYNACK_CLOSED);
     CHECK_EQ(synack_error(w.s[B], fd_b), SYNACK_ECONNRESET);
     run_until(&w, t0 + 1 * SEC);                        /* line 7: sent, not yet arrived */
     check_figure(&w, fig, (int)(sizeof fig / sizeof fig[0]));
@@ -535,7 +535,7 @@ static void test_figure10_active_side_discovery(void)
 {
     static const struct fig_line fig[] = {
         {2, FROM_B, 300, 100, ACK, 10, SYNACK_ESTABLISHED, 2, ANY},   /* A: (??) */
-        {3, FROM_A, 100, 0, RST, 0, ANY, 3, STATE_CLOSED},           /* B: (ABORT!!) */
+        {3, FROM_A, 100, 0, RST, 0, ANY, 3, SYNACK_CLOSED},           /* B: (ABORT!!) */
     };
     struct world w;
     int fd_a;
@@ -548,7 +548,7 @@ static void test_figure10_active_side_discovery(void)
     CHECK_EQ(synack_send(w.s[B], fd_b, "0123456789", 10), 10); /* line 2 */
     run_until(&w, t0 + 2 * MS);                            /* line 3 */
     check_figure(&w, fig, (int)(sizeof fig / sizeof fig[0]));
-    CHECK_EQ(synack_state(w.s[B], fd_b), STATE_CLOSED);
+    CHECK_EQ(synack_state(w.s[B], fd_b), SYNACK_CLOSED);
     CHECK_EQ(synack_error(w.s[B], fd_b), SYNACK_ECONNRESET);
     world_free(&w);
 }
@@ -587,7 +587,7 @@ static void test_figure12_normal_close(void)
         {2, FROM_A, 100, 300, FIN | ACK, 0, SYNACK_FIN_WAIT_1, 2, SYNACK_CLOSE_WAIT},
         {3, FROM_B, 300, 101, ACK, 0, SYNACK_CLOSE_WAIT, 3, SYNACK_FIN_WAIT_2},
         {4, FROM_B, 300, 101, FIN | ACK, 0, SYNACK_LAST_ACK, 4, SYNACK_TIME_WAIT},
-        {5, FROM_A, 101, 301, ACK, 0, SYNACK_TIME_WAIT, 5, STATE_CLOSED},
+        {5, FROM_A, 101, 301, ACK, 0, SYNACK_TIME_WAIT, 5, SYNACK_CLOSED},
     };
     struct world w;
     int fd_a;
@@ -607,8 +607,8 @@ static void test_figure12_normal_close(void)
     run_until(&w, tw + 2 * msl - 1);
     CHECK_EQ(synack_state(w.s[A], fd_a), SYNACK_TIME_WAIT);
     run_until(&w, tw + 2 * msl);                                   /* line 6: (2 MSL) */
-    CHECK_EQ(synack_state(w.s[A], fd_a), STATE_CLOSED);
-    CHECK_EQ(state_time(&w, A, STATE_CLOSED), tw + 2 * msl);
+    CHECK_EQ(synack_state(w.s[A], fd_a), SYNACK_CLOSED);
+    CHECK_EQ(state_time(&w, A, SYNACK_CLOSED), tw + 2 * msl);
     world_free(&w);
 }
 
@@ -640,10 +640,10 @@ static void test_figure13_simultaneous_close(void)
     uint64_t tw_b = state_time(&w, B, SYNACK_TIME_WAIT);
     REQUIRE(tw_a != UINT64_MAX && tw_b != UINT64_MAX);
     run_until(&w, (tw_a > tw_b ? tw_a : tw_b) + 2 * msl);   /* (2 MSL) */
-    CHECK_EQ(synack_state(w.s[A], fd_a), STATE_CLOSED);
-    CHECK_EQ(synack_state(w.s[B], fd_b), STATE_CLOSED);
-    CHECK_EQ(state_time(&w, A, STATE_CLOSED), tw_a + 2 * msl);
-    CHECK_EQ(state_time(&w, B, STATE_CLOSED), tw_b + 2 * msl);
+    CHECK_EQ(synack_state(w.s[A], fd_a), SYNACK_CLOSED);
+    CHECK_EQ(synack_state(w.s[B], fd_b), SYNACK_CLOSED);
+    CHECK_EQ(state_time(&w, A, SYNACK_CLOSED), tw_a + 2 * msl);
+    CHECK_EQ(state_time(&w, B, SYNACK_CLOSED), tw_b + 2 * msl);
     world_free(&w);
 }
 

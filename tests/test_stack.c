@@ -15,7 +15,6 @@
 #define IP_A 0x0a000001u /* 10.0.0.1: client */
 #define IP_B 0x0a000002u /* 10.0.0.2: server */
 #define IP_X 0x0a000063u /* 10.0.0.99: nobody */
-#define STATE_CLOSED 0   /* enum synack_state's CLOSED (the readiness bit hides the name) */
 #define SEC 1000000ull   /* microseconds */
 #define MAX_CAPTURE 64
 
@@ -302,7 +301,7 @@ static void test_segments_to_a_closed_port_get_resets(void)
     const struct synack_event *in = evlog_last(&log, SYNACK_EV_SEG_IN);
     REQUIRE(in);
     CHECK_EQ(in->reason, SYNACK_DROP_NO_SOCKET);
-    CHECK_EQ(in->state, STATE_CLOSED);
+    CHECK_EQ(in->state, SYNACK_CLOSED);
     CHECK(in->local.ip == IP_B && in->local.port == 81 && in->remote.port == 4000);
     const struct synack_event *out = evlog_last(&log, SYNACK_EV_SEG_OUT);
     REQUIRE(out);
@@ -363,7 +362,7 @@ static void test_connect_to_closed_port_is_refused(void)
     REQUIRE(fd >= 0);
     pair_run_for(&p, 100000);
     CHECK_EQ(synack_error(p.a, fd), SYNACK_ECONNREFUSED);
-    CHECK_EQ(synack_state(p.a, fd), STATE_CLOSED);
+    CHECK_EQ(synack_state(p.a, fd), SYNACK_CLOSED);
     int mask = synack_readiness(p.a, fd);
     CHECK(mask & SYNACK_ERROR);
     CHECK(mask & SYNACK_TERMINATED);

@@ -13,9 +13,6 @@
 #include "link/memnet.h"
 #include "synack.h"
 
-/* enum synack_state's CLOSED (synack.h's readiness bit SYNACK_CLOSED hides the enumerator). */
-#define STATE_CLOSED 0
-
 #define A 0
 #define B 1
 #define IP_A 0x0a000001u /* 10.0.0.1 */
@@ -192,14 +189,14 @@ static void test_time_wait_lasts_2msl(void)
     CHECK_EQ(synack_state(w.s[A], w.fd_a), SYNACK_TIME_WAIT);
     CHECK_EQ(conns(&w, A), 1);
     CHECK_EQ(time_waits(&w, A), 1);
-    CHECK_EQ(find(&w, i, SYNACK_EV_STATE, A, STATE_CLOSED), -1);
+    CHECK_EQ(find(&w, i, SYNACK_EV_STATE, A, SYNACK_CLOSED), -1);
     CHECK_EQ(conns(&w, B), 0); /* B left LAST-ACK on A's ACK, long ago */
 
     memnet_run_until(w.net, tw + 2 * MSL);
-    CHECK_EQ(synack_state(w.s[A], w.fd_a), STATE_CLOSED);
+    CHECK_EQ(synack_state(w.s[A], w.fd_a), SYNACK_CLOSED);
     CHECK_EQ(conns(&w, A), 0);
     CHECK_EQ(time_waits(&w, A), 0);
-    int j = find(&w, i, SYNACK_EV_STATE, A, STATE_CLOSED);
+    int j = find(&w, i, SYNACK_EV_STATE, A, SYNACK_CLOSED);
     REQUIRE(j >= 0);
     CHECK_EQ(w.log[j].old_state, SYNACK_TIME_WAIT);
     CHECK_EQ(w.log[j].time_us, tw + 2 * MSL);
@@ -260,15 +257,15 @@ static void test_retransmitted_fin_restarts_2msl(void)
     CHECK_EQ(synack_state(w.s[A], w.fd_a), SYNACK_TIME_WAIT);
     CHECK_EQ(conns(&w, A), 1);
     CHECK_EQ(conns(&w, B), 0); /* B got the second ACK and left LAST-ACK */
-    CHECK(find(&w, 0, SYNACK_EV_STATE, B, STATE_CLOSED) >= 0);
+    CHECK(find(&w, 0, SYNACK_EV_STATE, B, SYNACK_CLOSED) >= 0);
 
     memnet_run_until(w.net, t2 + 2 * MSL - 1);
     CHECK_EQ(synack_state(w.s[A], w.fd_a), SYNACK_TIME_WAIT);
     CHECK_EQ(conns(&w, A), 1);
     memnet_run_until(w.net, t2 + 2 * MSL);
-    CHECK_EQ(synack_state(w.s[A], w.fd_a), STATE_CLOSED);
+    CHECK_EQ(synack_state(w.s[A], w.fd_a), SYNACK_CLOSED);
     CHECK_EQ(conns(&w, A), 0);
-    int j = find(&w, i, SYNACK_EV_STATE, A, STATE_CLOSED);
+    int j = find(&w, i, SYNACK_EV_STATE, A, SYNACK_CLOSED);
     REQUIRE(j >= 0);
     CHECK_EQ(w.log[j].time_us, t2 + 2 * MSL);
     world_free(&w);

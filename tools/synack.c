@@ -41,9 +41,6 @@
 #define DEMO_MAX_EVENTS 16           /* readiness events taken per call */
 #define DEMO_PATH_MAX 16             /* states remembered per side for the summary */
 
-#define STATE_CLOSED 0 /* enum synack_state CLOSED (synack.h's readiness bit SYNACK_CLOSED,
-                          defined after the enum, hides the enumerator of the same name) */
-
 static const char usage_text[] =
     "usage: synack <command> [options]\n"
     "\n"
@@ -316,7 +313,7 @@ static void demo_observe(void *arg, const struct synack_event *ev)
         if (ev->state == SYNACK_TIME_WAIT) {
             d->tw_seen = true;
             d->tw_at_us = ev->time_us;
-        } else if (ev->state == STATE_CLOSED) {
+        } else if (ev->state == SYNACK_CLOSED) {
             d->a_closed_seen = true;
             d->a_closed_at_us = ev->time_us;
         }
@@ -324,7 +321,7 @@ static void demo_observe(void *arg, const struct synack_event *ev)
         if (ev->state == SYNACK_LISTEN)
             return; /* the child's passive open: B's LISTEN is already on the path */
         record_path(d->path_b, &d->npath_b, ev->state);
-        if (ev->state == STATE_CLOSED) {
+        if (ev->state == SYNACK_CLOSED) {
             d->b_closed_seen = true;
             d->b_closed_at_us = ev->time_us;
         }
@@ -402,14 +399,14 @@ static void client_step(struct demo *d)
             fail(d, "the echo differs from the message");
             return;
         }
-        /* CLOSE (RFC 9293 3.10.4): A closes first and goes on reading. */
+        /* RFC 9293 3.10.4: CLOSE; A closes first and goes on reading until end-of-file. */
         if (synack_shutdown(s, d->fd_a, SYNACK_SHUT_WR) < 0) {
             fail(d, "A could not close");
             return;
         }
         d->shut_a = true;
     }
-    if (d->eof_a && synack_state(s, d->fd_a) == STATE_CLOSED && !d->closed_a) {
+    if (d->eof_a && synack_state(s, d->fd_a) == SYNACK_CLOSED && !d->closed_a) {
         d->closed_a = true;
         synack_close(s, d->fd_a);
     }
@@ -509,7 +506,7 @@ static int run_demo(const struct demo_opts *o)
     memset(&d, 0, sizeof d);
     d.o = o;
     d.fd_a = d.fd_b = d.lfd_b = -1;
-    d.path_a[d.npath_a++] = STATE_CLOSED;
+    d.path_a[d.npath_a++] = SYNACK_CLOSED;
     d.path_b[d.npath_b++] = SYNACK_LISTEN;
     d.echo = malloc(o->message_len);
     d.net = memnet_new(o->seed);
@@ -558,7 +555,7 @@ static int run_demo(const struct demo_opts *o)
     /* The ladder starts here: A CLOSED, B LISTEN. A's port is learned from its first
      * segment. */
     struct synack_addr ladder_a = {DEMO_IP_A, 0};
-    d.ladder = ladder_new(stdout, "TCP A", ladder_a, STATE_CLOSED, "TCP B", addr_b,
+    d.ladder = ladder_new(stdout, "TCP A", ladder_a, SYNACK_CLOSED, "TCP B", addr_b,
                           SYNACK_LISTEN);
     if (d.ladder == NULL) {
         fprintf(stderr, "synack: out of memory\n");

@@ -14,7 +14,12 @@
  *      (duplicate)   ... <SEQ=90><CTL=SYN>       --> SYN-RECEIVED
  *
  * Lines are numbered and printed in the order their segments were sent, each as soon as it
- * and every line before it are complete.
+ * and every line before it are complete. The header and line 1 are printed with the first
+ * other line (or at ladder_flush).
+ *
+ * Events are matched to a side by their local address. An address given to ladder_new() with
+ * port 0 matches any port of its IP, and the port is learned from the first event: a client's
+ * ephemeral port is known only after connect. Events of other peers are ignored.
  *
  * A state change that no segment line shows (a timer: TIME-WAIT's 2 x MSL, a user timeout;
  * or a CLOSE whose FIN must wait) gets a line of its own, like Figure 12 line 6, with the
@@ -48,10 +53,6 @@
 
 #define SIDE_A 0
 #define SIDE_B 1
-
-/* enum synack_state's CLOSED. Spelled out because synack.h's readiness bit SYNACK_CLOSED
- * (0x10), defined after the enum, hides the enumerator of the same name. */
-#define STATE_CLOSED 0
 
 /* What a line shows in a state column instead of a state. */
 #define MARK_NONE 0
@@ -239,7 +240,7 @@ static void print_line(struct ladder *l, const struct line *ln)
     l->number++;
 
     if (ln->kind == LINE_STATE) {
-        if (ln->old_state == SYNACK_TIME_WAIT && ln->state[ln->changed] == STATE_CLOSED)
+        if (ln->old_state == SYNACK_TIME_WAIT && ln->state[ln->changed] == SYNACK_CLOSED)
             snprintf(middle, sizeof middle, "(2 MSL)"); /* RFC 9293 3.6, Figure 12 line 6 */
         else
             snprintf(middle, sizeof middle, "(%s -> %s)", synack_state_name(ln->old_state),

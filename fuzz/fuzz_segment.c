@@ -16,7 +16,8 @@
  * peer sent at that sequence number (the peer sends a fixed pattern by sequence number);
  * CLOSED has no deadline; deadlines are not in the past after tcp_timer.
  *
- * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc src/tcp/[a-z_]*.c
+ * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc src/tcp/ring.c
+ *        src/tcp/tcp_input.c src/tcp/tcp_output.c src/tcp/tcp_timer.c src/tcp/tcp_user.c
  *        fuzz/fuzz_segment.c   (or cmake -DSYNACK_FUZZ=ON with CC=clang)
  */
 #include <stdio.h>
@@ -99,7 +100,7 @@ static void check_invariants(const struct harness *h)
     }
     if (c->fin_sent)
         FUZZ_ASSERT(seq_lt(c->fin_seq, c->snd_max));
-    if (c->state == TCP_CLOSED || c->state == SYNACK_LISTEN)
+    if (c->state == SYNACK_CLOSED || c->state == SYNACK_LISTEN)
         FUZZ_ASSERT(tcp_deadline(c) == TCP_NO_DEADLINE);
     if (c->state == SYNACK_TIME_WAIT)
         FUZZ_ASSERT(c->tw_deadline != TCP_NO_DEADLINE);
@@ -139,6 +140,19 @@ static int feed(struct harness *h, uint32_t seq, uint32_t ack, uint8_t flags, ui
         h->payload[i] = pat(first + i);
     seg.payload = h->payload;
     seg.payload_len = len;
+    /* 3.10.7.1 on the same segment: RST only when it carries none, numbers per its ACK bit. */
+    struct wire_tcp_out rst;
+    memset(&rst, 0, sizeof rst);
+    if (tcp_reset_for(&seg, &rst)) {
+        FUZZ_ASSERT(!(flags & SYNACK_RST) && (rst.flags & SYNACK_RST));
+        if (flags & SYNACK_ACK)
+            FUZZ_ASSERT(rst.seq == ack && rst.flags == SYNACK_RST);
+        else
+            FUZZ_ASSERT(rst.seq == 0 && rst.flags == (SYNACK_RST | SYNACK_ACK) &&
+                        rst.ack == seq + len + !!(flags & SYNACK_SYN) + !!(flags & SYNACK_FIN));
+    } else {
+        FUZZ_ASSERT(flags & SYNACK_RST);
+    }
     int r = tcp_input(&h->c, &seg, h->now);
     FUZZ_ASSERT(r == TCP_INPUT_REOPEN || (r >= 0 && r < SYNACK_DROP_REASON_COUNT));
     if (r == TCP_INPUT_REOPEN)

@@ -1,12 +1,20 @@
 /*
- * test_engine.c: the protocol engine (src/tcp/) in the state-table style: a fixture brings a
- * fresh connection to a state by feeding segments; SEND(t, seg) feeds one segment at virtual
- * time t; EXPECT(state, {segments}) asserts exactly the segments the engine produced since
- * the last EXPECT (SEQ, ACK, flags, payload length, MSS option on SYNs, and the window when
- * asked) and nothing more, and the state after.
+ * test_engine.c: the protocol engine (src/tcp/) in the state-table style. A fixture brings a
+ * fresh connection to a state by feeding segments (conn_listen, conn_syn_sent,
+ * conn_syn_received, conn_established[_active], conn_fin_wait_1, conn_fin_wait_2,
+ * conn_close_wait, conn_closing, conn_last_ack, conn_time_wait); SEND(t, seg) feeds one
+ * segment from the peer at virtual time t (us) and returns tcp_input's result;
+ * EXPECT(state, {segments}) asserts exactly the segments the engine produced since the last
+ * EXPECT (SEQ, ACK, flags, payload length, the MSS option on SYNs and no option elsewhere,
+ * the window and retransmit flag when asked, payload bytes when asked) and nothing more, and
+ * the state after.
  *
- * The fixture uses ISS 1000 (ours) and IRS 5000 (the peer's) unless a test sets others (the
- * wrap-around tests use 0xFFFFFFxx). Our MSS is 1460, the peer announces 1200.
+ * Sections: per state (LISTEN ... TIME-WAIT), rules across every state (table-driven), RTO
+ * (RFC 6298), windows, wrap-around, ABORT and errors, tcp_reset_for, STATUS, and whole
+ * transfers between two engines over a lossy FIFO.
+ *
+ * ISS 1000 (ours) and IRS 5000 (the peer's) unless a test sets others (the wrap-around tests
+ * use 0xFFFFFFxx). Our MSS is 1460, the peer announces 1200.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,9 +35,6 @@
 #define SEC 1000000ull     /* one second in us */
 #define MS 1000ull         /* one millisecond in us */
 #define ZERO_WND 0x10000u  /* seg_spec.wnd value meaning "window field 0" */
-/* enum synack_state's CLOSED: synack.h's readiness bit SYNACK_CLOSED (0x10) hides the
- * enumerator, so the tests spell the state ST_CLOSED. */
-#define ST_CLOSED 0
 
 struct captured {
     uint32_t seq, ack;
@@ -507,7 +512,7 @@ static void test_syn_sent_rst_with_acceptable_ack_refused(void)
     fixture_reset();
     conn_syn_sent();
     CHECK_EQ(SEND(10 * MS, .seq = 0, .ack = F.iss + 1, .flags = R | A), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, SYNACK_ECONNREFUSED);
     CHECK_EQ(tcp_send(&F.c, "x", 1, 10 * MS), SYNACK_ECONNREFUSED);
     CHECK_EQ(tcp_recv(&F.c, scratch, 1, 10 * MS), SYNACK_ECONNREFUSED);
@@ -589,7 +594,7 @@ static void test_simultaneous_open_rst_refused(void)
     SEND(0, .seq = F.irs, .flags = S);
     EXPECT(SYNACK_SYN_RECEIVED, {.seq = F.iss, .ack = F.irs + 1, .flags = S | A});
     CHECK_EQ(SEND(0, .seq = F.irs + 1, .flags = R), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, SYNACK_ECONNREFUSED);
 }
 
@@ -914,24 +919,28 @@ static void test_established_send_respects_window(void)
 
 static void test_established_window_update_rules(void)
 {
-    /* RFC 9293 3.10.7.4 fifth: only a segment newer than the last update (SND.WL1, SND.WL2)
-     * changes SND.WND. */
+    /* RFC 9293 3.10.7.4 fifth: only a segment not older than the last update (SND.WL1 <
+     * SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK) changes SND.WND. */
     fixture_reset();
     conn_established();
     SEND(0, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A, .len = 10, .wnd = 4000);
     EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 11, .flags = A});
     CHECK_EQ(F.c.snd_wnd, 4000);
     CHECK_EQ(F.c.snd_wl1, F.irs + 1);
-    /* An older segment (SEG.SEQ < SND.WL1) arriving late: its window is stale. Pure ACK
-     * at IRS+1 (== WL1, WL2 equal) does update; use a duplicate of old data to test the
-     * "older" case: seq IRS+1 < WL1 after a newer update. */
     SEND(0, .seq = F.irs + 11, .ack = F.iss + 1, .flags = A, .wnd = 3000);
     EXPECT_NONE(SYNACK_ESTABLISHED);
     CHECK_EQ(F.c.snd_wnd, 3000);
     CHECK_EQ(F.c.snd_wl1, F.irs + 11);
-    SEND(0, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A, .len = 10, .wnd = 9000);
-    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 11, .flags = A});
+    /* Acceptable (half of it is new data) but older than SND.WL1: its window is stale. */
+    CHECK_EQ(SEND(0, .seq = F.irs + 6, .ack = F.iss + 1, .flags = A, .len = 10, .wnd = 9000), 0);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 16, .flags = A});
     CHECK_EQ(F.c.snd_wnd, 3000);
+    CHECK_EQ(F.c.snd_wl1, F.irs + 11);
+    /* Same SEG.SEQ as SND.WL1 and SEG.ACK >= SND.WL2: a legitimate update, even smaller. */
+    SEND(0, .seq = F.irs + 16, .ack = F.iss + 1, .flags = A, .wnd = 500);
+    EXPECT_NONE(SYNACK_ESTABLISHED);
+    CHECK_EQ(F.c.snd_wnd, 500);
+    CHECK_EQ(F.c.snd_wl1, F.irs + 16);
 }
 
 static void test_established_old_ack_unacceptable(void)
@@ -987,7 +996,7 @@ static void test_established_rst_exact_resets(void)
     app_send(0, 10);
     EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 5, .flags = A | P, .len = 10});
     CHECK_EQ(SEND(0, .seq = F.irs + 5, .flags = R), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, SYNACK_ECONNRESET);
     CHECK_EQ(tcp_deadline(&F.c), TCP_NO_DEADLINE);
     /* Data received before the reset stays readable, then the error. */
@@ -996,7 +1005,7 @@ static void test_established_rst_exact_resets(void)
     CHECK_EQ(tcp_send(&F.c, "x", 1, 0), SYNACK_ECONNRESET);
     CHECK(!tcp_writable(&F.c));
     CHECK_EQ(SEND(0, .seq = F.irs + 5, .ack = F.iss + 1, .flags = A), SYNACK_DROP_NO_SOCKET);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
 }
 
 static void test_established_rst_in_window_challenged(void)
@@ -1136,7 +1145,7 @@ static void test_fin_wait_2_rst_resets(void)
     fixture_reset();
     conn_fin_wait_2();
     CHECK_EQ(SEND(0, .seq = F.irs + 1, .flags = R), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, SYNACK_ECONNRESET);
 }
 
@@ -1193,7 +1202,7 @@ static void test_closing_rst_closes_without_error(void)
     fixture_reset();
     conn_closing();
     CHECK_EQ(SEND(0, .seq = F.irs + 2, .flags = R), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, 0);
 }
 
@@ -1204,7 +1213,7 @@ static void test_last_ack_ack_of_fin_closes(void)
     CHECK_EQ(SEND(0, .seq = F.irs + 2, .ack = F.iss + 1, .flags = A), 0);
     EXPECT_NONE(SYNACK_LAST_ACK);
     CHECK_EQ(SEND(0, .seq = F.irs + 2, .ack = F.iss + 2, .flags = A), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, 0);
     CHECK_EQ(tcp_recv(&F.c, scratch, 10, 0), 0); /* closed normally: EOF */
     CHECK_EQ(tcp_deadline(&F.c), TCP_NO_DEADLINE);
@@ -1224,7 +1233,7 @@ static void test_last_ack_rst_closes_without_error(void)
     fixture_reset();
     conn_last_ack();
     CHECK_EQ(SEND(0, .seq = F.irs + 2, .flags = R), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, 0);
 }
 
@@ -1239,7 +1248,7 @@ static void test_time_wait_lasts_two_msl(void)
     tcp_timer(&F.c, end - 1);
     EXPECT_NONE(SYNACK_TIME_WAIT);
     tcp_timer(&F.c, end);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, 0);
     CHECK_EQ(tcp_deadline(&F.c), TCP_NO_DEADLINE);
 }
@@ -1257,7 +1266,7 @@ static void test_time_wait_fin_again_restarts_timer(void)
     tcp_timer(&F.c, t1 + 2 * F.cfg.msl_us - 1);
     EXPECT_NONE(SYNACK_TIME_WAIT);
     tcp_timer(&F.c, t1 + 2 * F.cfg.msl_us);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
 }
 
 static void test_time_wait_syn_reopen_or_challenge(void)
@@ -1284,7 +1293,7 @@ static void test_time_wait_rst_closes_without_error(void)
     fixture_reset();
     conn_time_wait();
     CHECK_EQ(SEND(0, .seq = F.irs + 2, .flags = R), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, 0);
 }
 
@@ -1302,15 +1311,15 @@ struct state_row {
 static const struct state_row state_table[] = {
     {"SYN-RECEIVED (passive)", conn_syn_received, SYNACK_SYN_RECEIVED, SYNACK_LISTEN, 0,
      SYNACK_LISTEN},
-    {"ESTABLISHED", conn_established, SYNACK_ESTABLISHED, ST_CLOSED, SYNACK_ECONNRESET, -1},
-    {"ESTABLISHED (active)", conn_established_active, SYNACK_ESTABLISHED, ST_CLOSED,
+    {"ESTABLISHED", conn_established, SYNACK_ESTABLISHED, SYNACK_CLOSED, SYNACK_ECONNRESET, -1},
+    {"ESTABLISHED (active)", conn_established_active, SYNACK_ESTABLISHED, SYNACK_CLOSED,
      SYNACK_ECONNRESET, -1},
-    {"FIN-WAIT-1", conn_fin_wait_1, SYNACK_FIN_WAIT_1, ST_CLOSED, SYNACK_ECONNRESET, -1},
-    {"FIN-WAIT-2", conn_fin_wait_2, SYNACK_FIN_WAIT_2, ST_CLOSED, SYNACK_ECONNRESET, -1},
-    {"CLOSE-WAIT", conn_close_wait, SYNACK_CLOSE_WAIT, ST_CLOSED, SYNACK_ECONNRESET, -1},
-    {"CLOSING", conn_closing, SYNACK_CLOSING, ST_CLOSED, 0, -1},
-    {"LAST-ACK", conn_last_ack, SYNACK_LAST_ACK, ST_CLOSED, 0, -1},
-    {"TIME-WAIT", conn_time_wait, SYNACK_TIME_WAIT, ST_CLOSED, 0, -1},
+    {"FIN-WAIT-1", conn_fin_wait_1, SYNACK_FIN_WAIT_1, SYNACK_CLOSED, SYNACK_ECONNRESET, -1},
+    {"FIN-WAIT-2", conn_fin_wait_2, SYNACK_FIN_WAIT_2, SYNACK_CLOSED, SYNACK_ECONNRESET, -1},
+    {"CLOSE-WAIT", conn_close_wait, SYNACK_CLOSE_WAIT, SYNACK_CLOSED, SYNACK_ECONNRESET, -1},
+    {"CLOSING", conn_closing, SYNACK_CLOSING, SYNACK_CLOSED, 0, -1},
+    {"LAST-ACK", conn_last_ack, SYNACK_LAST_ACK, SYNACK_CLOSED, 0, -1},
+    {"TIME-WAIT", conn_time_wait, SYNACK_TIME_WAIT, SYNACK_CLOSED, 0, -1},
 };
 #define STATE_ROWS (sizeof state_table / sizeof state_table[0])
 
@@ -1487,9 +1496,9 @@ static void test_active_close_full_sequence(void)
     SEND(2 * SEC, .seq = 301, .ack = 102, .flags = FN | A);
     EXPECT(SYNACK_TIME_WAIT, {.seq = 102, .ack = 302, .flags = A});
     tcp_timer(&F.c, 2 * SEC + 2 * F.cfg.msl_us);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     static const int want[] = {SYNACK_SYN_SENT, SYNACK_ESTABLISHED, SYNACK_FIN_WAIT_1,
-                               SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT, ST_CLOSED};
+                               SYNACK_FIN_WAIT_2, SYNACK_TIME_WAIT, SYNACK_CLOSED};
     CHECK_EQ(F.nstates, 6);
     for (int i = 0; i < 6 && i < F.nstates; i++)
         CHECK_EQ(F.states[i], want[i]);
@@ -1507,6 +1516,33 @@ static void test_simultaneous_close_sequence(void)
     SEND(0, .seq = 300, .ack = 100, .flags = FN | A);
     EXPECT(SYNACK_CLOSING, {.seq = 101, .ack = 301, .flags = A});
     SEND(0, .seq = 301, .ack = 101, .flags = A);
+    EXPECT_NONE(SYNACK_TIME_WAIT);
+}
+
+static void test_rst_overlapping_rcv_nxt_ignored(void)
+{
+    /* A RST carrying data that starts before RCV.NXT passes the first check (its end is in
+     * the window) but its SEQ is neither RCV.NXT nor in the window: ignored. */
+    fixture_reset();
+    conn_established();
+    CHECK_EQ(SEND(0, .seq = F.irs - 1, .flags = R, .len = 5), SYNACK_DROP_RST_IGNORED);
+    EXPECT_NONE(SYNACK_ESTABLISHED);
+    CHECK_EQ(F.c.error, 0);
+}
+
+static void test_syn_fin_held_then_close_in_syn_received(void)
+{
+    /* SYN+FIN held; CLOSE in SYN-RECEIVED (FIN-WAIT-1); the handshake ACK releases the peer's
+     * FIN: our FIN is not even sent yet, so CLOSING; then our FIN goes out. */
+    fixture_reset();
+    conn_listen();
+    SEND(0, .seq = F.irs, .flags = S | FN);
+    EXPECT(SYNACK_SYN_RECEIVED, {.seq = F.iss, .ack = F.irs + 1, .flags = S | A});
+    CHECK_EQ(tcp_close(&F.c, 0), 0);
+    EXPECT_NONE(SYNACK_FIN_WAIT_1);
+    SEND(0, .seq = F.irs + 2, .ack = F.iss + 1, .flags = A);
+    EXPECT(SYNACK_CLOSING, {.seq = F.iss + 1, .ack = F.irs + 2, .flags = A | FN});
+    SEND(0, .seq = F.irs + 2, .ack = F.iss + 2, .flags = A);
     EXPECT_NONE(SYNACK_TIME_WAIT);
 }
 
@@ -1601,7 +1637,7 @@ static void test_rto_backoff_capped_then_user_timeout(void)
     tcp_timer(&F.c, 301 * SEC - 1);
     EXPECT_NONE(SYNACK_ESTABLISHED);
     tcp_timer(&F.c, 301 * SEC);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 11, .ack = 0, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 11, .ack = 0, .flags = R});
     CHECK_EQ(F.c.error, SYNACK_ETIMEDOUT);
     CHECK_EQ(tcp_send(&F.c, "x", 1, 301 * SEC), SYNACK_ETIMEDOUT);
     CHECK_EQ(tcp_recv(&F.c, scratch, 1, 301 * SEC), SYNACK_ETIMEDOUT);
@@ -1674,7 +1710,7 @@ static void test_user_timeout_in_syn_sent(void)
            {.seq = F.iss, .flags = S});
     CHECK_EQ(tcp_deadline(&F.c), 11 * SEC);
     tcp_timer(&F.c, 11 * SEC);
-    EXPECT_NONE(ST_CLOSED); /* no RST: nothing to reset in SYN-SENT */
+    EXPECT_NONE(SYNACK_CLOSED); /* no RST: nothing to reset in SYN-SENT */
     CHECK_EQ(F.c.error, SYNACK_ETIMEDOUT);
 }
 
@@ -1699,7 +1735,7 @@ static void test_user_timeout_per_connection(void)
     EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 6, .ack = F.irs + 1, .flags = A | P, .len = 5});
     CHECK_EQ(tcp_deadline(&F.c), 5500 * MS);
     tcp_timer(&F.c, 5500 * MS);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 11, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 11, .flags = R});
     CHECK_EQ(F.c.error, SYNACK_ETIMEDOUT);
 }
 
@@ -1803,7 +1839,7 @@ static void test_zero_window_dead_peer_times_out(void)
     }
     CHECK_EQ(tcp_deadline(&F.c), 21 * SEC);
     tcp_timer(&F.c, 21 * SEC);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 2, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 2, .flags = R});
     CHECK_EQ(F.c.error, SYNACK_ETIMEDOUT);
 }
 
@@ -1994,30 +2030,30 @@ static void test_abort_in_synchronized_states_sends_rst(void)
     SEND(0, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A, .len = 5);
     EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 11, .ack = F.irs + 6, .flags = A});
     tcp_abort(&F.c, 0);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 11, .ack = 0, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 11, .ack = 0, .flags = R});
     CHECK_EQ(F.c.error, SYNACK_ECONNABORTED);
     CHECK_EQ(tcp_recv(&F.c, scratch, 10, 0), SYNACK_ECONNABORTED); /* data discarded */
     CHECK_EQ(tcp_send(&F.c, "x", 1, 0), SYNACK_ECONNABORTED);
     CHECK_EQ(tcp_deadline(&F.c), TCP_NO_DEADLINE);
     tcp_abort(&F.c, 0); /* CLOSED: nothing */
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
 
     fixture_reset();
     conn_syn_received();
     tcp_abort(&F.c, 0);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 1, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 1, .flags = R});
     fixture_reset();
     conn_fin_wait_1();
     tcp_abort(&F.c, 0);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 2, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 2, .flags = R});
     fixture_reset();
     conn_fin_wait_2();
     tcp_abort(&F.c, 0);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 2, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 2, .flags = R});
     fixture_reset();
     conn_close_wait();
     tcp_abort(&F.c, 0);
-    EXPECT(ST_CLOSED, {.seq = F.iss + 1, .flags = R});
+    EXPECT(SYNACK_CLOSED, {.seq = F.iss + 1, .flags = R});
     CHECK_EQ(F.c.error, SYNACK_ECONNABORTED);
 }
 
@@ -2029,7 +2065,7 @@ static void test_abort_in_other_states_silent(void)
         fixture_reset();
         fixtures[i]();
         tcp_abort(&F.c, 0);
-        EXPECT_NONE(ST_CLOSED);
+        EXPECT_NONE(SYNACK_CLOSED);
         CHECK_EQ(F.c.error, SYNACK_ECONNABORTED);
         CHECK_EQ(tcp_deadline(&F.c), TCP_NO_DEADLINE);
     }
@@ -2040,9 +2076,9 @@ static void test_abort_keeps_first_error(void)
     fixture_reset();
     conn_established();
     SEND(0, .seq = F.irs + 1, .flags = R);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     tcp_abort(&F.c, 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, SYNACK_ECONNRESET);
 }
 
@@ -2052,13 +2088,13 @@ static void test_close_before_handshake(void)
     conn_syn_sent();
     app_send(0, 10);
     CHECK_EQ(tcp_close(&F.c, 0), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, 0);
     CHECK_EQ(tcp_deadline(&F.c), TCP_NO_DEADLINE);
     fixture_reset();
     conn_listen();
     CHECK_EQ(tcp_close(&F.c, 0), 0);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(tcp_close(&F.c, 0), SYNACK_ENOTCONN);
 }
 
@@ -2072,7 +2108,7 @@ static void test_user_calls_in_wrong_states(void)
     CHECK(!tcp_readable(&F.c));
     CHECK(!tcp_writable(&F.c));
     CHECK_EQ(SEND(0, .seq = 1, .flags = S), SYNACK_DROP_NO_SOCKET);
-    EXPECT_NONE(ST_CLOSED);
+    EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(tcp_open_passive(&F.c, F.iss, 0), 0);
     CHECK_EQ(tcp_open_passive(&F.c, F.iss, 0), SYNACK_EINVAL);
     CHECK_EQ(tcp_open_active(&F.c, F.iss, 0), SYNACK_EINVAL);
@@ -2105,6 +2141,24 @@ static void test_fin_out_of_order_not_processed(void)
     CHECK(!F.c.fin_received);
     SEND(0, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A | FN, .len = 10);
     EXPECT(SYNACK_CLOSE_WAIT, {.seq = F.iss + 1, .ack = F.irs + 12, .flags = A});
+}
+
+static void test_reopen_after_error(void)
+{
+    /* A CLOSED TCB can start a new incarnation: nothing of the old one stays. */
+    fixture_reset();
+    conn_established();
+    SEND(0, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A, .len = 5);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 6, .flags = A});
+    SEND(0, .seq = F.irs + 6, .flags = R);
+    EXPECT_NONE(SYNACK_CLOSED);
+    CHECK_EQ(F.c.error, SYNACK_ECONNRESET);
+    CHECK_EQ(tcp_open_active(&F.c, 77, 1 * SEC), 0);
+    EXPECT(SYNACK_SYN_SENT, {.seq = 77, .flags = S});
+    CHECK_EQ(F.c.error, 0);
+    CHECK_EQ(F.c.rcv.len, 0);
+    CHECK_EQ(tcp_recv(&F.c, scratch, 10, 1 * SEC), SYNACK_EAGAIN);
+    CHECK_EQ(tcp_deadline(&F.c), 2 * SEC);
 }
 
 /* ==== tcp_reset_for (3.10.7.1), STATUS ===================================================== */
@@ -2195,8 +2249,10 @@ static struct pair {
     uint32_t sent[2], rcvd[2];
     bool eof[2], closed_call[2];
     int max_payload;          /* largest payload seen, bytes */
-    uint8_t bufs[2][2][16384];
 } PR;
+
+#define PAIR_BUF_MAX (4u << 20) /* largest buffer pair_run() gives each ring, bytes */
+static uint8_t pair_bufs[2][2][PAIR_BUF_MAX];
 
 static int pair_index(void *arg) { return (int)(intptr_t)arg; }
 
@@ -2206,11 +2262,8 @@ static uint8_t pair_pat(int i, uint32_t k) { return (uint8_t)(k * (i ? 17u : 31u
 static void pair_output(void *arg, struct tcp_conn *c, struct wire_tcp_out *seg, bool rtx)
 {
     (void)c;
+    (void)rtx;
     int from = pair_index(arg);
-    if (getenv("PAIR_TRACE"))
-        fprintf(stderr, "%8.3f %d->: seq=%u ack=%u fl=%02x len=%u wnd=%u%s st=%d\n",
-                (double)PR.now / 1e6, from, seg->seq, seg->ack, seg->flags,
-                seg->data_len[0] + seg->data_len[1], seg->wnd, rtx ? " RTX" : "", c->state);
     PR.rng = PR.rng * 1103515245u + 12345u;
     if ((int)((PR.rng >> 16) % 100) < PR.loss_pct)
         return; /* lost */
@@ -2308,7 +2361,7 @@ static void pair_run(uint32_t iss_a, uint32_t iss_b, int loss_pct, uint32_t seed
         PR.hooks[i].arg = (void *)(intptr_t)i;
         PR.hooks[i].output = pair_output;
         PR.hooks[i].state_change = pair_state;
-        tcp_init(&PR.c[i], &PR.hooks[i], &PR.cfg, PR.bufs[i][0], bufsize, PR.bufs[i][1],
+        tcp_init(&PR.c[i], &PR.hooks[i], &PR.cfg, pair_bufs[i][0], bufsize, pair_bufs[i][1],
                  bufsize);
     }
     tcp_open_passive(&PR.c[1], iss_b, 0);
@@ -2341,15 +2394,8 @@ static void pair_run(uint32_t iss_a, uint32_t iss_b, int loss_pct, uint32_t seed
                 tcp_timer(&PR.c[i], PR.now);
     }
     CHECK(steps < 2000000);
-    if (getenv("PAIR_DEBUG"))
-        for (int i = 0; i < 2; i++)
-            fprintf(stderr, "side %d: state %d err %d sent %u rcvd %u una %u nxt %u max %u "
-                    "wnd %u rcv_nxt %u rtx %llu now %llu\n", i, PR.c[i].state, PR.c[i].error,
-                    PR.sent[i], PR.rcvd[i], PR.c[i].snd_una, PR.c[i].snd_nxt, PR.c[i].snd_max,
-                    PR.c[i].snd_wnd, PR.c[i].rcv_nxt, (unsigned long long)PR.c[i].retransmits,
-                    (unsigned long long)PR.now);
     for (int i = 0; i < 2; i++) {
-        CHECK_EQ(PR.c[i].state, ST_CLOSED);
+        CHECK_EQ(PR.c[i].state, SYNACK_CLOSED);
         CHECK_EQ(PR.c[i].error, 0);
         CHECK_EQ(PR.rcvd[i], total);
         CHECK(PR.eof[i] || PR.rcvd[i] == total);
@@ -2364,6 +2410,14 @@ static void test_pair_transfer_clean(void)
     CHECK_EQ(PR.c[0].retransmits + PR.c[1].retransmits, 0);
     pair_run(0xFFFFF000u, 0xFFFFFFFFu, 0, 1, 100000, 16384); /* both streams wrap */
     pair_run(7, 9, 0, 1, 3000, 1);                           /* 1-byte buffers */
+}
+
+static void test_pair_transfer_large_buffers(void)
+{
+    /* 4 MiB rings: the window stays at 65535 (no scaling yet), 3 MiB each way. */
+    pair_run(0xFFFF0000u, 0x80000000u, 0, 3, 3u << 20, PAIR_BUF_MAX);
+    CHECK_EQ(PR.c[0].retransmits + PR.c[1].retransmits, 0);
+    pair_run(0xFFFF0000u, 0x80000000u, 5, 3, 1u << 20, PAIR_BUF_MAX);
 }
 
 static void test_pair_transfer_lossy(void)
@@ -2464,6 +2518,8 @@ int main(void)
     RUN(test_fin_wait_1_data_and_fin_without_ack_of_ours);
     RUN(test_active_close_full_sequence);
     RUN(test_simultaneous_close_sequence);
+    RUN(test_rst_overlapping_rcv_nxt_ignored);
+    RUN(test_syn_fin_held_then_close_in_syn_received);
     RUN(test_readiness);
     RUN(test_rto_from_samples);
     RUN(test_rto_floor_and_granularity);
@@ -2493,6 +2549,8 @@ int main(void)
     RUN(test_reset_for);
     RUN(test_status);
     RUN(test_pair_transfer_clean);
+    RUN(test_pair_transfer_large_buffers);
     RUN(test_pair_transfer_lossy);
+    RUN(test_reopen_after_error);
     return check_summary();
 }

@@ -151,7 +151,7 @@ static int input_listen(struct tcp_conn *c, const struct seg_in *s)
         return SYNACK_DROP_RST_IGNORED;
     /* Second, check for an ACK: any is bad here. <SEQ=SEG.ACK><CTL=RST> */
     if (has(s, SYNACK_ACK)) {
-        tcp_send_rst(c, s->h->ack, 0, 0, s->now);
+        tcp_send_rst(c, s->h->ack, s->now);
         return SYNACK_DROP_ACK_UNACCEPTABLE;
     }
     /* Fourth, other text or control without SYN: drop. */
@@ -185,7 +185,7 @@ static int input_syn_sent(struct tcp_conn *c, const struct seg_in *s)
         uint32_t ack = s->h->ack;
         if (seq_leq(ack, c->iss) || seq_gt(ack, c->snd_max)) {
             if (!has(s, SYNACK_RST))
-                tcp_send_rst(c, ack, 0, 0, s->now); /* <SEQ=SEG.ACK><CTL=RST> */
+                tcp_send_rst(c, ack, s->now); /* <SEQ=SEG.ACK><CTL=RST> */
             return SYNACK_DROP_ACK_UNACCEPTABLE;
         }
         ack_ok = true;
@@ -311,7 +311,7 @@ static int check_ack(struct tcp_conn *c, const struct seg_in *s)
          * SND.UNA < SEG.ACK =< SND.NXT: ESTABLISHED with SND.WND, WL1, WL2 from this segment;
          * else <SEQ=SEG.ACK><CTL=RST>. */
         if (!seq_gt(ack, c->snd_una) || seq_gt(ack, c->snd_max)) {
-            tcp_send_rst(c, ack, 0, 0, s->now);
+            tcp_send_rst(c, ack, s->now);
             return SYNACK_DROP_ACK_UNACCEPTABLE;
         }
         if (c->state == SYNACK_SYN_RECEIVED)
@@ -402,23 +402,18 @@ static void check_fin(struct tcp_conn *c, const struct seg_in *s)
 {
     if (!has(s, SYNACK_FIN))
         return;
-    uint32_t fin_seq = s->seq + s->len - 1; /* the FIN is the segment's last number */
-    if (c->fin_received) {
-        if (fin_seq == c->rcv_nxt - 1) { /* the peer's FIN again */
-            c->ack_pending = true;
-            if (c->state == SYNACK_TIME_WAIT)
-                c->tw_deadline = s->now + 2 * c->cfg->msl_us; /* restart 2 MSL */
-        }
+    /* The peer's FIN again lies before RCV.NXT: the first check answered it (and restarted
+     * TIME-WAIT). A FIN after the one received breaks the protocol: ignored. */
+    if (c->fin_received)
         return;
-    }
+    uint32_t fin_seq = s->seq + s->len - 1; /* the FIN is the segment's last number */
     c->ack_pending = true;
     if (fin_seq != c->rcv_nxt)
         return; /* data before it is missing or was trimmed: not reached yet */
     c->rcv_nxt += 1; /* advance RCV.NXT over the FIN, acknowledge it */
     c->fin_received = true;
     switch (c->state) {
-    case SYNACK_SYN_RECEIVED:
-    case SYNACK_ESTABLISHED:
+    case SYNACK_ESTABLISHED: /* (SYN-RECEIVED became ESTABLISHED in the fifth step) */
         tcp_set_state(c, SYNACK_CLOSE_WAIT, s->now);
         break;
     case SYNACK_FIN_WAIT_1:
@@ -429,7 +424,7 @@ static void check_fin(struct tcp_conn *c, const struct seg_in *s)
         tcp_set_state(c, SYNACK_TIME_WAIT, s->now);
         break;
     default:
-        break; /* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: a FIN was received already */
+        break; /* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: fin_received, not reached */
     }
 }
 
@@ -444,6 +439,7 @@ static int input_other(struct tcp_conn *c, struct seg_in *s)
         !has(s, SYNACK_RST)) {
         /* The SYN that opened us, again: the peer lacks our SYN-ACK. */
         if (!has(s, SYNACK_ACK)) {
+            c->rtt_timing = false; /* Karn: the ACK to come is ambiguous */
             tcp_send_syn(c, true, s->now);
             return 0;
         }
@@ -479,7 +475,7 @@ int tcp_input(struct tcp_conn *c, const struct wire_tcp *seg, uint64_t now_us)
     s.now = now_us;
     int r;
     switch (c->state) {
-    case TCP_CLOSED:
+    case SYNACK_CLOSED:
         return SYNACK_DROP_NO_SOCKET; /* 3.10.7.1: the stack answers with tcp_reset_for() */
     case SYNACK_LISTEN:
         return input_listen(c, &s);

@@ -8,11 +8,6 @@
 #include "tcp/seq.h"
 #include "tcp/tcp.h"
 
-/* enum synack_state's CLOSED (0). synack.h defines the readiness bit SYNACK_CLOSED (0x10)
- * after the enum, so that macro hides the enumerator wherever it is spelled SYNACK_CLOSED:
- * the engine spells the state TCP_CLOSED. */
-#define TCP_CLOSED 0
-
 #define TCP_MAX_WIN 65535u           /* largest window without scaling (RFC 9293 3.1), bytes */
 #define TCP_RTO_SYN_LOST_US 3000000u /* RTO after a lost SYN, no sample (RFC 6298 5.7), us */
 #define TCP_CLOCK_G_US 1u            /* clock granularity G of RFC 6298 2, us */
@@ -30,7 +25,7 @@ static inline uint64_t tcp_max64(uint64_t a, uint64_t b) { return a > b ? a : b;
 static inline bool tcp_syn_acked(const struct tcp_conn *c)
 {
     return c->state != SYNACK_SYN_SENT && c->state != SYNACK_LISTEN &&
-           c->state != TCP_CLOSED && seq_gt(c->snd_una, c->iss);
+           c->state != SYNACK_CLOSED && seq_gt(c->snd_una, c->iss);
 }
 
 /* Sequence number of the first byte held in the send ring. */
@@ -96,9 +91,9 @@ void tcp_send_syn(struct tcp_conn *c, bool retransmit, uint64_t now_us);
 /* Sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and clears ack_pending. */
 void tcp_send_ack(struct tcp_conn *c, uint64_t now_us);
 
-/* Sends a reset <SEQ=seq><ACK=ack><CTL=flags|RST>; ack is used only with SYNACK_ACK. */
-void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t flags,
-                  uint64_t now_us);
+/* Sends a reset <SEQ=seq><CTL=RST> (every reset the engine itself sends has this form;
+ * <SEQ=0><ACK=...><CTL=RST,ACK> is tcp_reset_for's, for segments without a TCB). */
+void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint64_t now_us);
 
 /* The send-side decision: sends every data segment (and the FIN) that SND.WND and snd_mss
  * allow, keeps the retransmission timer running while anything is outstanding or waits for

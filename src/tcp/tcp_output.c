@@ -35,7 +35,7 @@ void tcp_set_state(struct tcp_conn *c, int new_state, uint64_t now_us)
         c->rtx_deadline = TCP_NO_DEADLINE;
         c->ack_deadline = TCP_NO_DEADLINE;
         c->first_rtx_us = TCP_NO_DEADLINE;
-    } else if (new_state == TCP_CLOSED || new_state == SYNACK_LISTEN) {
+    } else if (new_state == SYNACK_CLOSED || new_state == SYNACK_LISTEN) {
         c->tw_deadline = TCP_NO_DEADLINE;
         c->rtx_deadline = TCP_NO_DEADLINE;
         c->ack_deadline = TCP_NO_DEADLINE;
@@ -106,16 +106,13 @@ void tcp_send_ack(struct tcp_conn *c, uint64_t now_us)
     emit(c, c->snd_nxt, SYNACK_ACK, 0, 0, false);
 }
 
-void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint32_t ack, uint8_t flags,
-                  uint64_t now_us)
+void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint64_t now_us)
 {
     (void)now_us;
     struct wire_tcp_out out;
     memset(&out, 0, sizeof out);
     out.seq = seq;
-    out.flags = (uint8_t)(flags | SYNACK_RST);
-    if (flags & SYNACK_ACK)
-        out.ack = ack;
+    out.flags = SYNACK_RST;
     if (c->hooks && c->hooks->output)
         c->hooks->output(c->hooks->arg, c, &out, false);
 }

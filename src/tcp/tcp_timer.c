@@ -97,7 +97,7 @@ static uint64_t user_deadline(const struct tcp_conn *c)
 static void user_timeout(struct tcp_conn *c, uint64_t now_us)
 {
     if (c->state != SYNACK_SYN_SENT)
-        tcp_send_rst(c, c->snd_max, 0, 0, now_us);
+        tcp_send_rst(c, c->snd_max, now_us);
     tcp_fail(c, SYNACK_ETIMEDOUT, now_us);
 }
 
@@ -130,7 +130,7 @@ void tcp_timer(struct tcp_conn *c, uint64_t now_us)
     /* RFC 9293 3.10.8 TIME-WAIT TIMEOUT */
     if (c->state == SYNACK_TIME_WAIT) {
         if (now_us >= c->tw_deadline)
-            tcp_set_state(c, TCP_CLOSED, now_us);
+            tcp_set_state(c, SYNACK_CLOSED, now_us);
         return;
     }
     if (c->rtx_deadline == TCP_NO_DEADLINE)

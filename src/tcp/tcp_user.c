@@ -59,7 +59,7 @@ void tcp_init(struct tcp_conn *c, const struct tcp_hooks *hooks,
     memset(c, 0, sizeof *c);
     c->hooks = hooks;
     c->cfg = cfg;
-    c->state = TCP_CLOSED;
+    c->state = SYNACK_CLOSED;
     c->user_timeout_us = cfg->user_timeout_us;
     ring_init(&c->snd, sndbuf, sndcap);
     ring_init(&c->rcv, rcvbuf, rcvcap);
@@ -73,7 +73,18 @@ void tcp_fail(struct tcp_conn *c, int err, uint64_t now_us)
     ring_consume(&c->snd, c->snd.len); /* queued SENDs can never be delivered now */
     c->syn_data_len = 0;
     c->syn_fin = false;
-    tcp_set_state(c, TCP_CLOSED, now_us);
+    tcp_set_state(c, SYNACK_CLOSED, now_us);
+}
+
+/* A new incarnation in a CLOSED TCB: nothing of an earlier connection stays. */
+static void fresh_tcb(struct tcp_conn *c, uint32_t iss, bool passive)
+{
+    c->passive = passive;
+    c->error = 0;
+    c->iss = iss;
+    ring_consume(&c->snd, c->snd.len);
+    ring_consume(&c->rcv, c->rcv.len);
+    tcp_reset_vars(c);
 }
 
 /* RFC 9293 3.10.1 OPEN, active, in CLOSED. */
@@ -81,11 +92,9 @@ int tcp_open_active(struct tcp_conn *c, uint32_t iss, uint64_t now_us)
 {
     if (c->state == SYNACK_LISTEN)
         return SYNACK_EINVAL;
-    if (c->state != TCP_CLOSED)
+    if (c->state != SYNACK_CLOSED)
         return SYNACK_EISCONN;
-    c->passive = false;
-    c->iss = iss;
-    tcp_reset_vars(c);
+    fresh_tcb(c, iss, false);
     c->snd_nxt = c->snd_max = iss + 1; /* SND.UNA = ISS, SND.NXT = ISS + 1 */
     tcp_set_state(c, SYNACK_SYN_SENT, now_us);
     tcp_send_syn(c, false, now_us); /* <SEQ=ISS><CTL=SYN> */
@@ -95,11 +104,9 @@ int tcp_open_active(struct tcp_conn *c, uint32_t iss, uint64_t now_us)
 /* RFC 9293 3.10.1 OPEN, passive, in CLOSED: ISS is chosen now, used when a SYN arrives. */
 int tcp_open_passive(struct tcp_conn *c, uint32_t iss, uint64_t now_us)
 {
-    if (c->state != TCP_CLOSED)
+    if (c->state != SYNACK_CLOSED)
         return SYNACK_EINVAL;
-    c->passive = true;
-    c->iss = iss;
-    tcp_reset_vars(c);
+    fresh_tcb(c, iss, true);
     tcp_set_state(c, SYNACK_LISTEN, now_us);
     return 0;
 }
@@ -110,7 +117,7 @@ int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len, uint64_t now_us)
     if (c->error)
         return c->error;
     switch (c->state) {
-    case TCP_CLOSED:
+    case SYNACK_CLOSED:
     case SYNACK_LISTEN:
         return SYNACK_ENOTCONN; /* "error: connection does not exist" */
     case SYNACK_SYN_SENT:
@@ -165,7 +172,7 @@ int tcp_recv(struct tcp_conn *c, void *buf, uint32_t len, uint64_t now_us)
         return c->error;
     if (c->fin_received)
         return 0; /* end-of-file, for ever */
-    if (c->state == TCP_CLOSED || c->state == SYNACK_LISTEN)
+    if (c->state == SYNACK_CLOSED || c->state == SYNACK_LISTEN)
         return SYNACK_ENOTCONN;
     return SYNACK_EAGAIN;
 }
@@ -203,14 +210,14 @@ void tcp_shutdown_read(struct tcp_conn *c)
 void tcp_abort(struct tcp_conn *c, uint64_t now_us)
 {
     switch (c->state) {
-    case TCP_CLOSED:
+    case SYNACK_CLOSED:
         return;
     case SYNACK_SYN_RECEIVED:
     case SYNACK_ESTABLISHED:
     case SYNACK_FIN_WAIT_1:
     case SYNACK_FIN_WAIT_2:
     case SYNACK_CLOSE_WAIT:
-        tcp_send_rst(c, c->snd_max, 0, 0, now_us); /* <SEQ=SND.NXT><CTL=RST> */
+        tcp_send_rst(c, c->snd_max, now_us); /* <SEQ=SND.NXT><CTL=RST> */
         break;
     default:
         break; /* LISTEN, SYN-SENT, CLOSING, LAST-ACK, TIME-WAIT: no reset */

@@ -2086,8 +2086,7 @@ static void test_close_before_handshake(void)
 {
     fixture_reset();
     conn_syn_sent();
-    app_send(0, 10);
-    CHECK_EQ(tcp_close(&F.c, 0), 0);
+    CHECK_EQ(tcp_close(&F.c, 0), 0); /* nothing queued: RFC 9293 3.10.4 deletes the TCB */
     EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(F.c.error, 0);
     CHECK_EQ(tcp_deadline(&F.c), TCP_NO_DEADLINE);
@@ -2096,6 +2095,42 @@ static void test_close_before_handshake(void)
     CHECK_EQ(tcp_close(&F.c, 0), 0);
     EXPECT_NONE(SYNACK_CLOSED);
     CHECK_EQ(tcp_close(&F.c, 0), SYNACK_ENOTCONN);
+}
+
+static void test_close_in_syn_sent_with_data_is_deferred(void)
+{
+    /* CLOSE in SYN-SENT with data queued: the data must not be lost. The CLOSE waits for the
+     * handshake; then the data and the FIN go out together, in FIN-WAIT-1. */
+    fixture_reset();
+    conn_syn_sent();
+    CHECK_EQ(app_send(0, 10), 10);
+    CHECK_EQ(tcp_close(&F.c, 0), 0);
+    EXPECT_NONE(SYNACK_SYN_SENT);
+    CHECK_EQ(tcp_send(&F.c, "x", 1, 0), SYNACK_EPIPE);
+    CHECK_EQ(tcp_close(&F.c, 0), SYNACK_ENOTCONN);
+    SEND(10 * MS, .seq = F.irs, .ack = F.iss + 1, .flags = S | A, .mss = PEER_MSS);
+    EXPECT(SYNACK_FIN_WAIT_1, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A | P | FN,
+                               .len = 10, .check_data = true});
+    CHECK_EQ(F.nstates, 3); /* SYN-SENT, ESTABLISHED, then FIN-WAIT-1 */
+    CHECK_EQ(F.states[1], SYNACK_ESTABLISHED);
+    CHECK_EQ(F.states[2], SYNACK_FIN_WAIT_1);
+    CHECK_EQ(SEND(20 * MS, .seq = F.irs + 1, .ack = F.iss + 12, .flags = A), 0);
+    EXPECT_NONE(SYNACK_FIN_WAIT_2);
+}
+
+static void test_close_in_syn_sent_with_data_simultaneous_open(void)
+{
+    /* The same CLOSE when the handshake turns out simultaneous (Figure 7): SYN-RECEIVED takes
+     * it as its own CLOSE (FIN-WAIT-1; the FIN waits until our SYN is acknowledged). */
+    fixture_reset();
+    conn_syn_sent();
+    CHECK_EQ(app_send(0, 10), 10);
+    CHECK_EQ(tcp_close(&F.c, 0), 0);
+    SEND(0, .seq = F.irs, .flags = S, .mss = PEER_MSS);
+    EXPECT(SYNACK_FIN_WAIT_1, {.seq = F.iss, .ack = F.irs + 1, .flags = S | A});
+    SEND(0, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A);
+    EXPECT(SYNACK_FIN_WAIT_1, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A | P | FN,
+                               .len = 10, .check_data = true});
 }
 
 static void test_user_calls_in_wrong_states(void)
@@ -2543,6 +2578,8 @@ int main(void)
     RUN(test_abort_in_other_states_silent);
     RUN(test_abort_keeps_first_error);
     RUN(test_close_before_handshake);
+    RUN(test_close_in_syn_sent_with_data_is_deferred);
+    RUN(test_close_in_syn_sent_with_data_simultaneous_open);
     RUN(test_user_calls_in_wrong_states);
     RUN(test_shutdown_read_discards);
     RUN(test_fin_out_of_order_not_processed);

@@ -211,6 +211,7 @@ static int input_syn_sent(struct tcp_conn *c, const struct seg_in *s)
         tcp_set_state(c, SYNACK_ESTABLISHED, s->now);
         ack_new(c, s->h->ack, s->now);
         c->ack_pending = true;
+        tcp_close_deferred(c, s->now);
         /* Other text or controls: continue at the sixth step (URG ignored). */
         process_text(c, s);
         check_fin(c, s);
@@ -222,6 +223,7 @@ static int input_syn_sent(struct tcp_conn *c, const struct seg_in *s)
     hold_syn_text(c, s);
     tcp_set_state(c, SYNACK_SYN_RECEIVED, s->now);
     tcp_send_syn(c, false, s->now);
+    tcp_close_deferred(c, s->now);
     return 0;
 }
 

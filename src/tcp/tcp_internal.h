@@ -127,6 +127,10 @@ void tcp_rtx_on_ack(struct tcp_conn *c, uint32_t ack, uint64_t now_us);
  * receive state, no timers, initial RTO. Buffers, configuration, state and error are kept. */
 void tcp_reset_vars(struct tcp_conn *c);
 
+/* A CLOSE issued in SYN-SENT with data queued (c->fin_queued) takes effect now that the
+ * connection left SYN-SENT: SYN-RECEIVED or ESTABLISHED -> FIN-WAIT-1 (RFC 9293 3.10.4). */
+void tcp_close_deferred(struct tcp_conn *c, uint64_t now_us);
+
 /* Ends the connection: err (if non-zero and no error is set yet) becomes the sticky error,
  * queued sends are discarded, received data stays readable, -> CLOSED. */
 void tcp_fail(struct tcp_conn *c, int err, uint64_t now_us);

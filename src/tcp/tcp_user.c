@@ -181,8 +181,19 @@ int tcp_recv(struct tcp_conn *c, void *buf, uint32_t len, uint64_t now_us)
 int tcp_close(struct tcp_conn *c, uint64_t now_us)
 {
     switch (c->state) {
-    case SYNACK_LISTEN:
     case SYNACK_SYN_SENT:
+        if (c->snd.len > 0) {
+            /* Data is queued: deleting the TCB would lose it silently. As RFC 9293 3.10.4
+             * says for SYN-RECEIVED, queue the CLOSE for processing once the connection is
+             * synchronized (see tcp_close_deferred); the FIN follows the data. */
+            if (c->fin_queued)
+                return SYNACK_ENOTCONN;
+            c->fin_queued = true;
+            return 0;
+        }
+        tcp_fail(c, 0, now_us); /* RFC 9293 3.10.4 SYN-SENT: delete the TCB */
+        return 0;
+    case SYNACK_LISTEN:
         tcp_fail(c, 0, now_us); /* delete the TCB */
         return 0;
     case SYNACK_SYN_RECEIVED:
@@ -199,6 +210,13 @@ int tcp_close(struct tcp_conn *c, uint64_t now_us)
     default:
         return SYNACK_ENOTCONN; /* CLOSED, or already closing */
     }
+}
+
+void tcp_close_deferred(struct tcp_conn *c, uint64_t now_us)
+{
+    if (c->fin_queued &&
+        (c->state == SYNACK_SYN_RECEIVED || c->state == SYNACK_ESTABLISHED))
+        tcp_set_state(c, SYNACK_FIN_WAIT_1, now_us);
 }
 
 void tcp_shutdown_read(struct tcp_conn *c)

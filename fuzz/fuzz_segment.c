@@ -68,9 +68,12 @@ static void on_output(void *arg, struct tcp_conn *c, struct wire_tcp_out *seg, b
                 FUZZ_ASSERT(seg->data[i][j] == pat(seg->seq + k));
     }
     if (seg->flags & SYNACK_SYN)
-        FUZZ_ASSERT(seg->opts.present == WIRE_OPT_MSS && seg->opts.mss == c->cfg->mss);
+        FUZZ_ASSERT((seg->opts.present & WIRE_OPT_MSS) && seg->opts.mss == c->cfg->mss);
     else
-        FUZZ_ASSERT(seg->opts.present == 0);
+        FUZZ_ASSERT((seg->opts.present & ~(WIRE_OPT_TS | WIRE_OPT_SACK)) == 0);
+    if (!c->cfg->window_scaling && !c->cfg->timestamps && !c->cfg->sack)
+        FUZZ_ASSERT(seg->opts.present == ((seg->flags & SYNACK_SYN) ? WIRE_OPT_MSS : 0));
+    FUZZ_ASSERT(seg->opts.sack_count <= (c->ts_ok ? 3 : 4));
 }
 
 static void on_state(void *arg, struct tcp_conn *c, int old_state, int new_state, uint64_t now)
@@ -96,7 +99,8 @@ static void check_invariants(const struct harness *h)
     FUZZ_ASSERT(c->error <= 0);
     if (c->state >= SYNACK_SYN_RECEIVED) {
         FUZZ_ASSERT(seq_leq(c->rcv_adv, c->rcv_nxt + ring_free(&c->rcv)));
-        FUZZ_ASSERT((uint32_t)(c->rcv_adv - c->rcv_nxt) <= TCP_MAX_WIN);
+        FUZZ_ASSERT((uint32_t)(c->rcv_adv - c->rcv_nxt) <= TCP_MAX_WIN << c->rcv_wscale);
+        FUZZ_ASSERT(c->reass.count <= REASS_MAX_RANGES);
     }
     if (c->fin_sent)
         FUZZ_ASSERT(seq_lt(c->fin_seq, c->snd_max));
@@ -106,7 +110,9 @@ static void check_invariants(const struct harness *h)
         FUZZ_ASSERT(c->tw_deadline != TCP_NO_DEADLINE);
     if (tcp_syn_acked(c) && c->state >= SYNACK_ESTABLISHED && c->state != SYNACK_TIME_WAIT &&
         (c->snd_una != c->snd_max || c->snd.len > 0))
-        FUZZ_ASSERT(c->rtx_deadline != TCP_NO_DEADLINE); /* outstanding data is timed */
+        FUZZ_ASSERT(c->rtx_deadline != TCP_NO_DEADLINE || /* outstanding data is timed, */
+                    c->persist_deadline != TCP_NO_DEADLINE); /* or the window probed */
+    FUZZ_ASSERT(c->cc.cwnd >= 1 && c->cc.cwnd <= CC_CWND_MAX);
 }
 
 /* Runs the timers up to h->now. */
@@ -134,6 +140,23 @@ static int feed(struct harness *h, uint32_t seq, uint32_t ack, uint8_t flags, ui
     if (mss) {
         seg.opts.present = WIRE_OPT_MSS;
         seg.opts.mss = mss;
+    }
+    if (h->cfg.timestamps) {
+        /* The peer's options (issue 3): WS, SACK-permitted on SYNs; timestamps that mostly
+         * grow (PAWS drops the others); a SACK block somewhere above the ACK. */
+        if (flags & SYNACK_SYN) {
+            seg.opts.present |= WIRE_OPT_WSCALE | WIRE_OPT_SACK_PERM;
+            seg.opts.wscale = (uint8_t)(mss % 16);
+        }
+        seg.opts.present |= WIRE_OPT_TS;
+        seg.opts.ts_val = (uint32_t)(h->now / 1000) - (wnd & 3);
+        seg.opts.ts_ecr = tcp_ts_now(&h->c, h->now) - (uint32_t)(len & 0x3ff);
+        if (flags & SYNACK_ACK) {
+            seg.opts.present |= WIRE_OPT_SACK;
+            seg.opts.sack_count = 1;
+            seg.opts.sack[0].left = ack + (len * 7u) % 5000u;
+            seg.opts.sack[0].right = seg.opts.sack[0].left + 1u + (wnd & 0xfffu);
+        }
     }
     uint32_t first = seq + ((flags & SYNACK_SYN) ? 1u : 0u);
     for (uint32_t i = 0; i < len; i++)
@@ -224,6 +247,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h->cfg.rto_min_us = 200000;
     h->cfg.rto_max_us = 60000000;
     h->cfg.user_timeout_us = 30000000;
+    if (size & 1) {
+        /* Odd-sized inputs: the options, delayed ACKs and Nagle on (issue 3). */
+        h->cfg.window_scaling = h->cfg.timestamps = h->cfg.sack = true;
+        h->cfg.delack_us = 40000;
+        h->cfg.keepalive = (size & 2) != 0;
+        h->cfg.keepalive_idle_us = 5000000;
+        h->cfg.keepalive_intvl_us = 1000000;
+        h->cfg.keepalive_probes = 2;
+    } else {
+        h->cfg.nodelay = true;
+    }
     h->hooks.output = on_output;
     h->hooks.state_change = on_state;
     h->hooks.arg = h;

@@ -110,6 +110,28 @@ struct synack_config {
     uint8_t isn_key[16];       /* secret key of the RFC 6528 ISN generator. Default all zero:
                                   set it from a random source (the tools do) or fix it to make
                                   runs reproducible */
+    /* ---- Performance and loss recovery (issue 3); per-socket options override some ---- */
+    bool window_scaling;       /* offer window scaling on SYNs (RFC 7323 2); default true */
+    bool timestamps;           /* offer timestamps on SYNs (RFC 7323 3); default true */
+    bool sack;                 /* offer SACK-permitted on SYNs (RFC 2018); default true */
+    uint64_t delack_us;        /* delayed ACK timeout (RFC 9293 3.8.6.3, capped at 500 ms);
+                                  0 acknowledges every segment at once. Default 0 for now
+                                  (the RFC figure scenarios show immediate ACKs); 40000
+                                  (40 ms, as Linux) is the recommended value */
+    bool nodelay;              /* default of SYNACK_OPT_NODELAY (Nagle off); default false */
+    uint8_t congestion;        /* default of SYNACK_OPT_CONGESTION (enum synack_cc);
+                                  default SYNACK_CC_NEWRENO */
+    bool keepalive;            /* default of SYNACK_OPT_KEEPALIVE; default false */
+    uint64_t keepalive_idle_us;  /* idle time before the first keep-alive probe (RFC 9293
+                                    3.8.4: at least 2 hours); default 7200 s */
+    uint64_t keepalive_intvl_us; /* between unanswered probes; default 75 s */
+    uint32_t keepalive_probes;   /* unanswered probes before ETIMEDOUT; default 9 */
+};
+
+/* Congestion control algorithms (SYNACK_OPT_CONGESTION, synack_config.congestion). */
+enum synack_cc {
+    SYNACK_CC_NEWRENO = 0,     /* RFC 5681 + RFC 6582 (the default) */
+    SYNACK_CC_CUBIC = 1,       /* RFC 9438 */
 };
 
 /* Fills *cfg with the documented defaults. Can't fail. */
@@ -267,6 +289,12 @@ enum synack_option {
     SYNACK_OPT_SNDBUF,         /* send buffer size, before connect/listen */
     SYNACK_OPT_RCVBUF,         /* receive buffer size, before connect/listen */
     SYNACK_OPT_USER_TIMEOUT,   /* user timeout in microseconds (RFC 9293 3.8.3) */
+    SYNACK_OPT_NODELAY,        /* 1: Nagle's algorithm off (RFC 9293 3.7.4); any time */
+    SYNACK_OPT_CONGESTION,     /* enum synack_cc; before connect/listen */
+    SYNACK_OPT_KEEPALIVE,      /* 1: keep-alive probes on (RFC 9293 3.8.4); any time */
+    SYNACK_OPT_KEEPIDLE,       /* keep-alive idle time, microseconds (> 0) */
+    SYNACK_OPT_KEEPINTVL,      /* keep-alive probe interval, microseconds (> 0) */
+    SYNACK_OPT_KEEPCNT,        /* unanswered keep-alive probes before ETIMEDOUT (> 0) */
 };
 
 /* Creates a TCP socket. Returns a descriptor >= 0, or SYNACK_EMFILE / SYNACK_EINVAL. */
@@ -340,6 +368,11 @@ struct synack_status {
     uint64_t srtt_us, rto_us;  /* RTT estimate and current RTO */
     uint64_t retransmits;      /* segments this connection sent again */
     int error;                 /* sticky error, 0 if none */
+    uint32_t cwnd, ssthresh;   /* congestion window and slow start threshold, bytes */
+    uint64_t fast_retransmits; /* loss recoveries entered by duplicate ACKs or SACK */
+    uint64_t sack_recoveries;  /* of which SACK-based (RFC 6675) */
+    uint8_t snd_wscale, rcv_wscale; /* window scale shifts in use (RFC 7323 2), 0 if none */
+    bool timestamps, sack;     /* timestamps / SACK negotiated */
 };
 int synack_status(const struct synack_stack *s, int fd, struct synack_status *out);
 

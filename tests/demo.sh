@@ -1,6 +1,8 @@
 #!/bin/sh
-# demo.sh: the `synack` command line: the demo's ladder and summary, fixed ISNs, --help, and
-# exit status 2 with the usage on stderr for every bad flag or value.
+# demo.sh: the `synack` command line: the demo's ladder and summary, fixed ISNs, the
+# scenario options (--list, --scenario, --verbose, --svg, --json, --pcap), --help, and exit
+# status 2 with the usage on stderr for every bad flag or value. (tests/scenarios.sh checks
+# every scenario's output.)
 #
 # usage: tests/demo.sh path/to/synack
 # Prints "N passed, N failed" like the C tests; exits non-zero if any check failed.
@@ -54,7 +56,8 @@ expect_line demo "$out" '^ +[0-9]+\. FIN-WAIT-1 +--> <SEQ=[0-9]+><ACK=[0-9]+><CT
 expect_line demo "$out" '^ +[0-9]+\. FIN-WAIT-2 +<-- <SEQ=[0-9]+><ACK=[0-9]+><CTL=ACK> +<-- CLOSE-WAIT$'
 expect_line demo "$out" '^ +[0-9]+\. TIME-WAIT +<-- <SEQ=[0-9]+><ACK=[0-9]+><CTL=FIN,ACK> +<-- LAST-ACK$'
 expect_line demo "$out" '^ +[0-9]+\. TIME-WAIT +--> <SEQ=[0-9]+><ACK=[0-9]+><CTL=ACK> +--> CLOSED$'
-expect_line demo "$out" '^ +[0-9]+\. CLOSED +\(2 MSL\) +CLOSED$'
+expect_line demo "$out" '^ +[0-9]+\. \(2 MSL\)$'
+expect_line demo "$out" '^ +CLOSED$'
 # The summary.
 expect_text demo "$out" "echo: 11 bytes sent by A, echoed by B, verified by A"
 expect_text demo "$out" "A: CLOSED -> SYN-SENT -> ESTABLISHED -> FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT -> CLOSED"
@@ -90,6 +93,35 @@ expect_status equals 0
 expect_text equals "$TMP/out" "<SEQ=4294967295><CTL=SYN>"
 expect_text equals "$TMP/out" "<SEQ=0><ACK=0><CTL=SYN,ACK>"
 expect_text equals "$TMP/out" "(MSL = 2.000000 s)"
+
+# ---- Scenarios and renderers -----------------------------------------------------------------
+run demo --list
+expect_status list 0
+expect_line list "$TMP/out" '^scenarios \(synack demo --scenario NAME\):$'
+expect_line list "$TMP/out" '^  handshake +the three-way handshake \(RFC 9293 Figure 6\)$'
+expect_line list "$TMP/out" '^  syn-flood +'
+run demo --scenario close
+expect_status scenario 0
+expect_line scenario "$TMP/out" '^scenario close: the normal four-way close \(RFC 9293 Figure 12\)$'
+expect_line scenario "$TMP/out" '^What to look for:$'
+expect_line scenario "$TMP/out" '^   6\. \(2 MSL\)$'
+expect_line scenario "$TMP/out" '^states \(time spent in each\):$'
+expect_line scenario "$TMP/out" '^    TIME-WAIT +240 s$'
+expect_line scenario "$TMP/out" '^scenario OK$'
+run demo --scenario=close --msl 1 --verbose
+expect_status verbose 0
+expect_line verbose "$TMP/out" '^ +time +TCP Peer A 10\.0\.0\.1:1000 +TCP Peer B 10\.0\.0\.2:2000$'
+expect_line verbose "$TMP/out" '^   3\. 0\.[0-9]{6} +FIN-WAIT-2 +<-- .* wnd=[0-9]+ len=0( ts=[0-9]+/[0-9]+)? transit=1 ms$'
+expect_line verbose "$TMP/out" '^    TIME-WAIT +2 s$'
+run demo --svg "$TMP/d.svg" --json "$TMP/d.jsonl" --pcap "$TMP/d.pcap"
+expect_status files 0
+for f in d.svg d.jsonl d.pcap; do
+    if [ -s "$TMP/$f" ]; then ok "files: $f written"; else bad "files: no $f"; fi
+done
+expect_text files "$TMP/d.svg" "<svg xmlns="
+run demo --scenario handshake --svg "$TMP/no/such/dir/x.svg"
+expect_status "unwritable svg" 1
+expect_line "unwritable svg" "$TMP/err" 'cannot write .*x\.svg'
 
 # ---- Help ------------------------------------------------------------------------------------
 for args in "--help" "help" "demo --help" "-h"; do
@@ -149,6 +181,13 @@ bad_usage "delay too big" demo --delay 60000.5
 bad_usage "delay junk" demo --delay 1ms
 bad_usage "message empty" demo --message ""
 bad_usage "message missing" demo --message
+bad_usage "unknown scenario" demo --scenario no-such-scenario
+bad_usage "scenario missing" demo --scenario
+bad_usage "message with a scenario" demo --scenario close --message hi
+bad_usage "isn with a scenario" demo --isn-a 5 --scenario handshake
+bad_usage "svg empty" demo --svg ""
+bad_usage "json missing" demo --json
+bad_usage "verbose with a value" demo --verbose=1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

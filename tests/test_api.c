@@ -130,6 +130,14 @@ static void test_names_and_defaults(void)
     CHECK_EQ(cfg.ttl, 64);
     for (int i = 0; i < 16; i++)
         CHECK_EQ(cfg.isn_key[i], 0);
+    CHECK(cfg.window_scaling && cfg.timestamps && cfg.sack);
+    CHECK_EQ(cfg.delack_us, 0);
+    CHECK(!cfg.nodelay);
+    CHECK_EQ(cfg.congestion, SYNACK_CC_NEWRENO);
+    CHECK(!cfg.keepalive);
+    CHECK_EQ(cfg.keepalive_idle_us, 7200 * SEC);
+    CHECK_EQ(cfg.keepalive_intvl_us, 75 * SEC);
+    CHECK_EQ(cfg.keepalive_probes, 9);
 
     CHECK_STR(synack_state_name(SYNACK_CLOSED), "CLOSED");
     CHECK_STR(synack_state_name(SYNACK_SYN_RECEIVED), "SYN-RECEIVED");
@@ -544,7 +552,7 @@ static void test_shutdown_read(void)
     CHECK_EQ(synack_recv(p.b, s, buf, sizeof buf), 0); /* EOF from now on */
     CHECK(synack_readiness(p.b, s) & SYNACK_READABLE);
     CHECK_EQ(synack_send(p.a, c, "late", 4), 4);      /* accepted and discarded */
-    run_for(&p, 10000);
+    run_for(&p, 100000); /* beyond the delayed ACK (40 ms) */
     CHECK_EQ(synack_recv(p.b, s, buf, sizeof buf), 0);
     struct synack_status st;
     CHECK_EQ(synack_status(p.b, s, &st), 0);
@@ -578,7 +586,7 @@ static void test_status_reports_both_ends(void)
     CHECK_EQ(sc.irs, ss.iss);
     CHECK_EQ(ss.irs, sc.iss);
     CHECK_EQ(sc.snd_nxt, sc.iss + 1);
-    CHECK_EQ(sc.snd_mss, 1460);
+    CHECK_EQ(sc.snd_mss, 1460 - 12); /* timestamps on by default: RFC 6691 */
     struct synack_addr peer;
     CHECK_EQ(synack_getpeername(p.b, s, &peer), 0);
     CHECK(peer.ip == IP_A && peer.port == sc.local.port);
@@ -817,7 +825,7 @@ static void test_buffer_options(void)
     CHECK_EQ(synack_send(p.a, c, big, sizeof big), 1000);
     CHECK_EQ(synack_send(p.a, c, big, sizeof big), SYNACK_EAGAIN);
     CHECK(!(synack_readiness(p.a, c) & SYNACK_WRITABLE));
-    run_for(&p, 10000);
+    run_for(&p, 100000); /* beyond the delayed ACK (40 ms) */
     CHECK(synack_readiness(p.a, c) & SYNACK_WRITABLE);
     (void)lfd;
     pair_free(&p);
@@ -847,8 +855,91 @@ static void test_user_timeout_option(void)
     pair_free(&p);
 }
 
+static void test_issue3_options_and_status(void)
+{
+    struct pair p;
+    REQUIRE(pair_init(&p));
+    int lfd = listen_on(p.b, 80);
+    int c = synack_socket(p.a);
+    /* Bad values. */
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_NODELAY, 2), SYNACK_EINVAL);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_CONGESTION, 7), SYNACK_EINVAL);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_KEEPIDLE, 0), SYNACK_EINVAL);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_KEEPINTVL, 0), SYNACK_EINVAL);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_KEEPCNT, 0), SYNACK_EINVAL);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_CONGESTION, SYNACK_CC_CUBIC), 0);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_NODELAY, 1), 0);
+    struct synack_addr srv = {IP_B, 80};
+    CHECK_EQ(synack_connect(p.a, c, &srv), SYNACK_EINPROGRESS);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_CONGESTION, SYNACK_CC_NEWRENO),
+             SYNACK_EISCONN);
+    run_for(&p, 10000);
+    int s = synack_accept(p.b, lfd, NULL);
+    REQUIRE(s >= 0);
+    /* Defaults: window scaling, timestamps and SACK negotiated; IW of RFC 6928. */
+    struct synack_status st;
+    CHECK_EQ(synack_status(p.a, c, &st), 0);
+    CHECK(st.timestamps && st.sack);
+    CHECK_EQ(st.rcv_wscale, 1); /* 65536-byte buffer: shift 1 (RFC 7323 2.3) */
+    CHECK_EQ(st.snd_wscale, 1);
+    CHECK_EQ(st.cwnd, 14480);   /* min(10 * 1448, max(2 * 1448, 14600)): SMSS 1460 - 12 */
+    CHECK_EQ(st.ssthresh, UINT32_MAX);
+    CHECK_EQ(st.fast_retransmits, 0);
+    /* Nagle off on c: two small sends go as two segments at once. */
+    struct synack_stats before, after;
+    synack_stack_stats(p.a, &before);
+    CHECK_EQ(synack_send(p.a, c, "a", 1), 1);
+    CHECK_EQ(synack_send(p.a, c, "b", 1), 1);
+    synack_stack_stats(p.a, &after);
+    CHECK_EQ(after.seg_out - before.seg_out, 2);
+    /* Nagle on (the default) on s: the second small send waits for the ACK. */
+    run_for(&p, 10000);
+    synack_stack_stats(p.b, &before);
+    CHECK_EQ(synack_send(p.b, s, "a", 1), 1);
+    CHECK_EQ(synack_send(p.b, s, "b", 1), 1);
+    synack_stack_stats(p.b, &after);
+    CHECK_EQ(after.seg_out - before.seg_out, 1);
+    run_for(&p, 10000);
+    char buf[8];
+    CHECK_EQ(synack_recv(p.a, c, buf, sizeof buf), 2);
+    pair_free(&p);
+}
+
+static void test_keepalive_option(void)
+{
+    struct pair p;
+    REQUIRE(pair_init(&p));
+    int lfd, c, s;
+    REQUIRE(connected_pair(&p, &lfd, &c, &s));
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_KEEPIDLE, 10 * SEC), 0);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_KEEPINTVL, 1 * SEC), 0);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_KEEPCNT, 3), 0);
+    CHECK_EQ(synack_setopt(p.a, c, SYNACK_OPT_KEEPALIVE, 1), 0);
+    /* A live peer answers the probes: the connection stays. */
+    run_for(&p, 60 * SEC);
+    CHECK_EQ(synack_error(p.a, c), 0);
+    CHECK_EQ(synack_state(p.a, c), SYNACK_ESTABLISHED);
+    /* The peer vanishes: 3 unanswered probes after the idle time end it (RFC 9293 3.8.4). */
+    struct memnet_path hole = {.delay_us = 1000, .loss = 1.0};
+    memnet_set_path(p.net, IP_B, IP_A, &hole);
+    uint64_t start = memnet_now(p.net);
+    while (synack_error(p.a, c) == 0 && memnet_now(p.net) < start + 100 * SEC)
+        run_for(&p, 100000);
+    CHECK_EQ(synack_error(p.a, c), SYNACK_ETIMEDOUT);
+    uint64_t took = memnet_now(p.net) - start;
+    /* The last answer came at most 10 s before start: probe at +10 s, +11 s, +12 s, the
+     * end at +13 s. */
+    CHECK(took > 3 * SEC && took <= 13 * SEC + 200000);
+    struct synack_stats sa;
+    synack_stack_stats(p.a, &sa);
+    CHECK_EQ(sa.conn_timeout, 1);
+    pair_free(&p);
+}
+
 int main(void)
 {
+    RUN(test_issue3_options_and_status);
+    RUN(test_keepalive_option);
     RUN(test_names_and_defaults);
     RUN(test_stack_new_rejects_bad_config);
     RUN(test_null_stack_and_bad_descriptors);

@@ -24,6 +24,18 @@ void synack_config_default(struct synack_config *cfg)
     cfg->ephemeral_lo = 49152;               /* RFC 6335 6: the dynamic port range */
     cfg->ephemeral_hi = 65535;
     cfg->ttl = 64;
+    cfg->window_scaling = true;              /* RFC 7323 2 */
+    cfg->timestamps = true;                  /* RFC 7323 3 */
+    cfg->sack = true;                        /* RFC 2018 */
+    cfg->delack_us = 0;                      /* delayed ACKs off by default for now: the RFC
+                                                figure scenarios expect immediate ACKs (see
+                                                synack.h); 40 ms is the Linux-like value */
+    cfg->nodelay = false;                    /* RFC 9293 3.7.4: Nagle on by default */
+    cfg->congestion = SYNACK_CC_NEWRENO;
+    cfg->keepalive = false;                  /* RFC 9293 3.8.4: off by default */
+    cfg->keepalive_idle_us = 7200ull * 1000000; /* RFC 9293 3.8.4: >= 2 hours */
+    cfg->keepalive_intvl_us = 75ull * 1000000;
+    cfg->keepalive_probes = 9;
 }
 
 const char *synack_strerror(int err)

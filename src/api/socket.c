@@ -52,6 +52,7 @@ static int sock_alloc(struct synack_stack *s)
     k->sndbuf = s->cfg.sndbuf;
     k->rcvbuf = s->cfg.rcvbuf;
     k->user_timeout_us = s->cfg.user_timeout_us;
+    tcp_sockopts_default(&s->cfg, &k->opts);
     k->next_free = k->dprev = k->dnext = STACK_NO_FD;
     s->stats.sockets_current++;
     return fd;
@@ -189,6 +190,7 @@ int synack_accept(struct synack_stack *s, int fd, struct synack_addr *peer)
     nk->sndbuf = lk->sndbuf;
     nk->rcvbuf = lk->rcvbuf;
     nk->user_timeout_us = lk->user_timeout_us;
+    nk->opts = lk->opts;
     c->fd = nfd;
     if (peer)
         *peer = (struct synack_addr){c->rip, c->rport};
@@ -230,6 +232,7 @@ int synack_connect(struct synack_stack *s, int fd, const struct synack_addr *pee
                                           k->user_timeout_us);
     if (!c)
         return SYNACK_ENOMEM;
+    tcp_set_sockopts(&c->tcp, &k->opts, s->now_us);
     if (!k->owns_port) {
         ports_take(s, port, fd);
         k->owns_port = true;
@@ -396,9 +399,45 @@ int synack_setopt(struct synack_stack *s, int fd, int option, uint64_t value)
         if (k->kind == STACK_SOCK_CONN)
             k->conn->tcp.user_timeout_us = value; /* RFC 9293 3.8.3: may change any time */
         return 0;
+    case SYNACK_OPT_NODELAY:
+    case SYNACK_OPT_KEEPALIVE:
+        if (value > 1)
+            return SYNACK_EINVAL;
+        if (option == SYNACK_OPT_NODELAY)
+            k->opts.nodelay = value == 1;
+        else
+            k->opts.keepalive = value == 1;
+        break;
+    case SYNACK_OPT_CONGESTION:
+        if (value != SYNACK_CC_NEWRENO && value != SYNACK_CC_CUBIC)
+            return SYNACK_EINVAL;
+        if (k->kind == STACK_SOCK_CONN)
+            return SYNACK_EISCONN; /* chosen when the connection is established */
+        k->opts.congestion = (uint8_t)value;
+        return 0;
+    case SYNACK_OPT_KEEPIDLE:
+    case SYNACK_OPT_KEEPINTVL:
+        if (value == 0)
+            return SYNACK_EINVAL;
+        if (option == SYNACK_OPT_KEEPIDLE)
+            k->opts.ka_idle_us = value;
+        else
+            k->opts.ka_intvl_us = value;
+        break;
+    case SYNACK_OPT_KEEPCNT:
+        if (value == 0 || value > 255)
+            return SYNACK_EINVAL;
+        k->opts.ka_probes = (uint32_t)value;
+        break;
     default:
         return SYNACK_EINVAL;
     }
+    /* Options that may change on a live connection take effect at once. */
+    if (k->kind == STACK_SOCK_CONN && k->conn->state != SYNACK_CLOSED) {
+        tcp_set_sockopts(&k->conn->tcp, &k->opts, s->now_us);
+        stack_conn_after(s, k->conn);
+    }
+    return 0;
 }
 
 int synack_state(const struct synack_stack *s, int fd)

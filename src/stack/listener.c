@@ -136,6 +136,7 @@ void listener_input(struct synack_stack *s, struct stack_listener *l, const stru
         reason = SYNACK_DROP_NO_MEMORY;
         goto drop;
     }
+    tcp_set_sockopts(&c->tcp, &lk->opts, s->now_us);
     uint32_t iss;
     if (lk->has_iss) {
         iss = lk->iss; /* SYNACK_OPT_ISS: fixed by the application */

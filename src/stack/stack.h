@@ -98,6 +98,8 @@ struct stack_sock {
     uint32_t iss;                   /* SYNACK_OPT_ISS value */
     uint32_t sndbuf, rcvbuf;        /* buffer sizes for its connection(s), bytes */
     uint64_t user_timeout_us;       /* RFC 9293 3.8.3 R2 for its connection(s) */
+    struct tcp_sockopts opts;       /* NODELAY, CONGESTION, KEEPALIVE... for its
+                                       connection(s) */
     struct synack_addr local;       /* bound address (ip 0 = any) when owns_port */
     struct stack_conn *conn;        /* STACK_SOCK_CONN */
     struct stack_listener *lst;     /* STACK_SOCK_LISTEN */

@@ -20,7 +20,10 @@
 #include <stdint.h>
 
 #include "synack.h"
+#include "tcp/cc.h"
+#include "tcp/reass.h"
 #include "tcp/ring.h"
+#include "tcp/sack.h"
 #include "wire/wire.h"
 
 #define TCP_DEFAULT_MSS 536     /* MSS assumed when the peer sends none (RFC 9293 3.7.1) */
@@ -98,13 +101,36 @@ struct tcp_conn {
     /* Engine-private additions (read them only through the functions below). */
     bool syn_rtx;              /* our SYN or SYN-ACK was sent again: RFC 6298 5.7 applies */
     bool ack_pending;          /* an ACK is owed before the current engine call returns */
-    bool persist;              /* the peer's window is zero and the retransmission timer
-                                  is sending 1-byte probes (RFC 9293 3.8.6.1) */
+    bool persist;              /* the persist timer runs: unsent data waits for a window
+                                  that is zero or too small (RFC 9293 3.8.6.1, 3.8.6.2.1) */
     bool syn_fin;              /* the peer's SYN carried FIN: processed at ESTABLISHED */
     uint32_t syn_data_len;     /* bytes that came with the peer's SYN, held in the receive
                                   ring at rcv_nxt until ESTABLISHED (RFC 9293 3.10.7.2) */
     uint32_t max_snd_wnd;      /* largest window the peer ever offered, bytes (RFC 5961 5) */
-    uint32_t dup_acks;         /* consecutive duplicate ACKs (RFC 5681 2), counted only */
+    uint32_t dup_acks;         /* consecutive duplicate ACKs (RFC 5681 2) */
+
+    /* Issue 3: options, loss recovery, timers. */
+    uint64_t ts_recent_us;     /* when TS.Recent was last set (RFC 7323 5.5 24-day rule), us */
+    uint32_t last_ack_sent;    /* Last.ACK.sent (RFC 7323 4.3): RCV.NXT in our last ACK */
+    uint16_t rcv_mss;          /* largest segment received so far ("full-sized"), bytes */
+    bool nodelay;              /* Nagle off (SYNACK_OPT_NODELAY) */
+    bool keepalive;            /* keep-alive probes on (SYNACK_OPT_KEEPALIVE) */
+    uint8_t cc_algo;           /* enum synack_cc, used at establishment */
+    uint8_t persist_backoff;   /* persist timer expirations since the window closed */
+    uint8_t ka_sent;           /* keep-alive probes sent without answer */
+    uint32_t ka_probes;        /* probes before giving up */
+    uint64_t ka_idle_us, ka_intvl_us; /* keep-alive idle time and probe interval, us */
+    uint64_t persist_deadline; /* persist timer (RFC 9293 3.8.6.1) */
+    uint64_t persist_since_us; /* first unanswered zero-window probe (user timeout), or
+                                  TCP_NO_DEADLINE */
+    uint64_t ka_deadline;      /* keep-alive timer (RFC 9293 3.8.4) */
+    uint64_t last_send_us;     /* when the last segment with data or FIN went out (RFC 5681
+                                  4.1 restart after idle) */
+    uint64_t fast_retransmits; /* loss recoveries entered (duplicate ACKs or SACK) */
+    uint64_t sack_recoveries;  /* of which SACK-based */
+    struct reass reass;        /* out-of-order ranges beyond RCV.NXT (RFC 9293 3.10.7.4) */
+    struct sack_board sack;    /* SACK scoreboard and RFC 6675 / RFC 6582 recovery state */
+    struct cc cc;              /* congestion control (RFC 5681) */
 };
 
 /* Sets up a connection in CLOSED with caller-owned buffers. Can't fail. */
@@ -152,6 +178,23 @@ uint64_t tcp_deadline(const struct tcp_conn *c);
 /* The reset that answers seg when no connection exists (RFC 9293 3.10.7.1). Returns false
  * (nothing to send) when seg itself carries RST. Fills seq, ack, flags of out only. */
 bool tcp_reset_for(const struct wire_tcp *seg, struct wire_tcp_out *out);
+
+/* Per-connection settings (socket options). Each may be changed at any time; the engine
+ * acts on the change at once (sends what Nagle held back, starts or stops keep-alive). */
+struct tcp_sockopts {
+    bool nodelay;              /* Nagle off (RFC 9293 3.7.4) */
+    bool keepalive;            /* keep-alive probes (RFC 9293 3.8.4) */
+    uint8_t congestion;        /* enum synack_cc; takes effect at establishment */
+    uint64_t ka_idle_us;       /* idle time before the first probe, us (> 0) */
+    uint64_t ka_intvl_us;      /* between unanswered probes, us (> 0) */
+    uint32_t ka_probes;        /* unanswered probes before ETIMEDOUT (> 0) */
+};
+
+/* The settings a connection takes from the configuration (tcp_init uses them). */
+void tcp_sockopts_default(const struct synack_config *cfg, struct tcp_sockopts *out);
+
+/* Applies o to the connection at now_us. Can't fail. */
+void tcp_set_sockopts(struct tcp_conn *c, const struct tcp_sockopts *o, uint64_t now_us);
 
 /* Readiness and status. */
 bool tcp_readable(const struct tcp_conn *c);   /* data or EOF or error for recv() */

@@ -23,9 +23,21 @@
  *   tcp_reset_for          3.10.7.1  CLOSED: the RST that answers a segment without TCB
  *
  * Decisions:
- *  - Data beyond RCV.NXT (out of order) is dropped and answered with an ACK for now; the
- *    reassembly queue is the next issue. Data partly before RCV.NXT is trimmed; data beyond
- *    the window is trimmed (with a FIN behind it).
+ *  - Data beyond RCV.NXT (out of order) is stored in the receive ring at its offset and its
+ *    range recorded in c->reass (at most REASS_MAX_RANGES holes; a segment that would need
+ *    more is dropped), answered at once with an ACK carrying SACK blocks. A FIN beyond
+ *    RCV.NXT is remembered and processed when RCV.NXT reaches it. Data partly before
+ *    RCV.NXT is trimmed (RFC 9293 3.10.7.4 first); data beyond the window is trimmed (with a
+ *    FIN behind it).
+ *  - ACKs for in-order data are delayed (cfg.delack_us, at most 500 ms) unless two
+ *    full-sized segments are unacknowledged (RFC 9293 3.8.6.3, RFC 5681 4.2); out-of-order
+ *    data, data that fills a hole, a FIN, and anything unacceptable are ACKed at once.
+ *  - Options (RFC 7323, RFC 2018) are taken from the peer's SYN: window scale, timestamps
+ *    and SACK are on when both SYNs carried them. With timestamps, PAWS (RFC 7323 5) runs
+ *    before the sequence check and a non-RST segment without TSopt is dropped (3.2).
+ *  - Every acceptable ACK feeds the SACK scoreboard, congestion control and loss recovery:
+ *    fast retransmit / fast recovery (RFC 5681 3.2, RFC 6582 NewReno without SACK, RFC 6675
+ *    with SACK), see ack_recovery().
  *  - Text or FIN that arrives with a SYN (LISTEN, or SYN-SENT simultaneous open) is held: the
  *    data in the receive ring at RCV.NXT (not yet readable), the FIN as a flag, both processed
  *    when our SYN is acknowledged (3.10.7.2 "queued for processing later"). The SYN-ACK
@@ -57,12 +69,35 @@ struct seg_in {
 static bool has(const struct seg_in *s, uint8_t flag) { return (s->flags & flag) != 0; }
 
 /* RFC 9293 3.7.1: the send MSS is the peer's MSS option, or 536 without one, never above
- * ours. Window scale, timestamps and SACK-permitted are ignored: not offered yet. */
+ * ours. RFC 7323 2.2, 3.2 and RFC 2018 2: window scaling, timestamps and SACK are used when
+ * both SYNs carry the option; ours does when configured (in LISTEN our SYN-ACK will carry
+ * exactly those the peer's SYN offered). */
 static void take_syn_options(struct tcp_conn *c, const struct seg_in *s)
 {
-    uint32_t mss = (s->h->opts.present & WIRE_OPT_MSS) ? s->h->opts.mss : TCP_DEFAULT_MSS;
+    const struct wire_tcp_opts *o = &s->h->opts;
+    uint32_t mss = (o->present & WIRE_OPT_MSS) ? o->mss : TCP_DEFAULT_MSS;
     mss = tcp_min32(mss, c->cfg->mss);
     c->snd_mss = (uint16_t)(mss > 0 ? mss : 1);
+    c->ws_ok = c->cfg->window_scaling && (o->present & WIRE_OPT_WSCALE);
+    if (c->ws_ok) {
+        /* RFC 7323 2.3: a shift above 14 is used as 14. */
+        c->snd_wscale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
+        c->rcv_wscale = tcp_wscale_for(c->rcv.cap);
+    } else {
+        c->snd_wscale = c->rcv_wscale = 0;
+    }
+    c->ts_ok = c->cfg->timestamps && (o->present & WIRE_OPT_TS);
+    if (c->ts_ok) {
+        c->ts_recent = o->ts_val; /* RFC 7323 4.3 (1): TS.Recent from the SYN */
+        c->ts_recent_us = s->now;
+    }
+    c->sack_ok = c->cfg->sack && (o->present & WIRE_OPT_SACK_PERM);
+    /* RFC 9293 3.7.1, RFC 6691: the MSS counts data only; options every segment carries
+     * (the 12 bytes of the timestamps option) come off it, or packets would exceed the
+     * peer's MTU. SACK blocks, carried only at times, come off in tcp_data_mss(). */
+    if (c->ts_ok && c->snd_mss > TCP_TS_OPT_LEN)
+        c->snd_mss = (uint16_t)(c->snd_mss - TCP_TS_OPT_LEN);
+    c->cc.smss = c->snd_mss;
 }
 
 /* Records the peer's SYN: IRS, RCV.NXT (RFC 9293 3.10.7.2 third, 3.10.7.3 fourth). */
@@ -71,13 +106,16 @@ static void take_syn(struct tcp_conn *c, const struct seg_in *s)
     c->irs = s->seq;
     c->rcv_nxt = s->seq + 1;
     c->rcv_adv = c->rcv_nxt;
+    c->last_ack_sent = c->rcv_nxt;
     take_syn_options(c, s);
 }
 
 /* Sets SND.WND from the segment (SND.WL1/WL2 bookkeeping is the caller's). */
 static void take_window(struct tcp_conn *c, const struct seg_in *s)
 {
-    c->snd_wnd = s->h->wnd; /* no window scaling yet */
+    /* RFC 7323 2.2: the window of a SYN is never scaled; later ones are, by the peer's
+     * shift (2.3). */
+    c->snd_wnd = has(s, SYNACK_SYN) ? s->h->wnd : (uint32_t)s->h->wnd << c->snd_wscale;
     if (c->snd_wnd > c->max_snd_wnd)
         c->max_snd_wnd = c->snd_wnd;
 }
@@ -126,20 +164,45 @@ static void return_to_listen(struct tcp_conn *c, uint64_t now_us)
     tcp_set_state(c, SYNACK_LISTEN, now_us);
 }
 
-/* SND.UNA < ack: new data (or our SYN, or our FIN) acknowledged (3.10.7.4 fifth). */
-static void ack_new(struct tcp_conn *c, uint32_t ack, uint64_t now_us)
+/* SND.UNA < ack: new data (or our SYN, or our FIN) acknowledged (3.10.7.4 fifth). Returns
+ * the sequence numbers newly acknowledged, our SYN not counted. */
+static uint32_t ack_new(struct tcp_conn *c, const struct seg_in *s, uint32_t ack,
+                        uint64_t now_us)
 {
     bool syn_was_unacked = !seq_gt(c->snd_una, c->iss);
     uint32_t data_seq = tcp_snd_data_seq(c);
     int32_t acked = seq_diff(ack, data_seq);
     if (acked > 0) /* bytes that leave the send ring (a FIN beyond them is not a byte) */
         ring_consume(&c->snd, tcp_min32((uint32_t)acked, c->snd.len));
+    uint32_t newly = (uint32_t)seq_diff(ack, seq_max(c->snd_una, data_seq));
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una; /* after a go-back, the peer had more than we resent */
+    /* RFC 7323 4 (RTTM): with timestamps every ACK that advances SND.UNA gives an RTT
+     * sample from its TSecr; the timed segment of RFC 6298 is then not needed. */
+    if (c->ts_ok && (s->h->opts.present & WIRE_OPT_TS) && s->h->opts.ts_ecr != 0) {
+        uint32_t ticks = tcp_ts_now(c, now_us) - s->h->opts.ts_ecr;
+        if (ticks < (1u << 31)) {
+            c->rtt_timing = false;
+            tcp_rtt_sample(c, (uint64_t)ticks * TCP_TS_TICK_US);
+        }
+    }
     tcp_rtx_on_ack(c, ack, now_us);
-    if (syn_was_unacked)
+    if (c->persist) {
+        /* The probe (or more) was taken: the next probe waits the base interval again. */
+        c->persist_backoff = 0;
+        c->persist_since_us = TCP_NO_DEADLINE;
+        c->persist_deadline = now_us + tcp_persist_interval(c);
+    }
+    if (syn_was_unacked) {
+        /* Our SYN is acknowledged: congestion control starts (RFC 5681 3.1, RFC 6928). */
+        cc_init(&c->cc, c->cc_algo == SYNACK_CC_CUBIC ? &cc_cubic_ops : NULL, c->snd_mss,
+                c->syn_rtx);
+        sack_init(&c->sack, c->snd_una);
         release_syn_text(c, now_us);
+        return 0;
+    }
+    return newly;
 }
 
 /* ---- 3.10.7.2 LISTEN ------------------------------------------------------------------- */
@@ -172,8 +235,8 @@ static int input_listen(struct tcp_conn *c, const struct seg_in *s)
 
 /* ---- 3.10.7.4 (declared early: SYN-SENT continues at the seventh step) -------------------- */
 
-static void process_text(struct tcp_conn *c, const struct seg_in *s);
-static void check_fin(struct tcp_conn *c, const struct seg_in *s);
+static bool process_text(struct tcp_conn *c, const struct seg_in *s);
+static void check_fin(struct tcp_conn *c, const struct seg_in *s, bool text_kept);
 
 /* ---- 3.10.7.3 SYN-SENT ------------------------------------------------------------------ */
 
@@ -209,12 +272,12 @@ static int input_syn_sent(struct tcp_conn *c, const struct seg_in *s)
          * the end of tcp_input, with queued data if the window allows). */
         c->snd_wl2 = s->h->ack;
         tcp_set_state(c, SYNACK_ESTABLISHED, s->now);
-        ack_new(c, s->h->ack, s->now);
+        ack_new(c, s, s->h->ack, s->now);
         c->ack_pending = true;
         tcp_close_deferred(c, s->now);
         /* Other text or controls: continue at the sixth step (URG ignored). */
-        process_text(c, s);
-        check_fin(c, s);
+        bool kept = process_text(c, s);
+        check_fin(c, s, kept);
         return 0;
     }
     /* Simultaneous open: SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; text and FIN are
@@ -228,6 +291,39 @@ static int input_syn_sent(struct tcp_conn *c, const struct seg_in *s)
 }
 
 /* ---- 3.10.7.4 Other states ------------------------------------------------------------- */
+
+/* RFC 7323 5.3 (R1) PAWS and 3.2, before the sequence number check. Returns
+ * TCP_STEP_CONTINUE or the final result. */
+static int check_paws(struct tcp_conn *c, const struct seg_in *s)
+{
+    if (!c->ts_ok || has(s, SYNACK_RST))
+        return TCP_STEP_CONTINUE; /* a RST is never dropped for its timestamp */
+    const struct wire_tcp_opts *o = &s->h->opts;
+    if (!(o->present & WIRE_OPT_TS))
+        return SYNACK_DROP_BAD_SEGMENT; /* RFC 7323 3.2: silently dropped */
+    if (!seq_lt(o->ts_val, c->ts_recent))
+        return TCP_STEP_CONTINUE;
+    /* RFC 7323 5.5: after more than 24 days idle TS.Recent is no longer valid. */
+    if (s->now - c->ts_recent_us > TCP_PAWS_IDLE_US) {
+        c->ts_recent = o->ts_val;
+        c->ts_recent_us = s->now;
+        return TCP_STEP_CONTINUE;
+    }
+    tcp_send_ack(c, s->now); /* R1: not acceptable, ACK and drop */
+    return SYNACK_DROP_SEQ_UNACCEPTABLE;
+}
+
+/* RFC 7323 4.3 (2), 5.3 (R3): TS.Recent from an acceptable segment that covers
+ * Last.ACK.sent (SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent). */
+static void update_ts_recent(struct tcp_conn *c, const struct seg_in *s)
+{
+    const struct wire_tcp_opts *o = &s->h->opts;
+    if (c->ts_ok && (o->present & WIRE_OPT_TS) && seq_geq(o->ts_val, c->ts_recent) &&
+        seq_leq(s->seq, c->last_ack_sent)) {
+        c->ts_recent = o->ts_val;
+        c->ts_recent_us = s->now;
+    }
+}
 
 /* First, check sequence number: the acceptability test of Table 6. */
 static int check_sequence(struct tcp_conn *c, const struct seg_in *s)
@@ -302,6 +398,56 @@ static int check_syn(struct tcp_conn *c, const struct seg_in *s)
     return SYNACK_DROP_SYN_CHALLENGED;
 }
 
+/* Congestion control and loss recovery for an acceptable ACK that acknowledged acked new
+ * bytes (0 for none); dup: it is a duplicate ACK (RFC 5681 2, RFC 6675 2). */
+static void ack_recovery(struct tcp_conn *c, uint32_t acked, bool dup, uint64_t now_us)
+{
+    uint32_t smss = c->snd_mss;
+    if (tcp_in_recovery(c)) {
+        if (sack_recovery_done(&c->sack, c->snd_una)) {
+            /* Full ACK: RFC 6582 3.2 step 6, RFC 6675 5 (A). */
+            sack_exit_recovery(&c->sack);
+            cc_exit_recovery(&c->cc, c->snd_max - c->snd_una);
+            c->dup_acks = 0;
+            return;
+        }
+        if (c->sack_ok)
+            return; /* RFC 6675 5 step C: tcp_output sends while cwnd - pipe >= SMSS */
+        if (acked > 0) {
+            /* RFC 6582 3.2 step 5: a partial ACK: retransmit the first unacknowledged
+             * segment, deflate cwnd by the amount acknowledged, add back one SMSS. */
+            tcp_send_range(c, c->snd_una, tcp_min32(smss, c->snd_max - c->snd_una), now_us);
+            cc_partial_ack(&c->cc, acked);
+        } else if (dup) {
+            cc_dup_ack(&c->cc); /* RFC 5681 3.2 step 4: inflate by one SMSS */
+        }
+        return;
+    }
+    if (acked > 0) {
+        c->dup_acks = 0;
+        /* RFC 5681 3.1 slow start / congestion avoidance (cc.h does the arithmetic). */
+        cc_on_ack(&c->cc, acked, now_us, c->rtt_valid ? c->srtt_us : 0);
+        return;
+    }
+    if (!dup)
+        return;
+    c->dup_acks++;
+    /* RFC 5681 3.2 step 2, RFC 6582 3.2 step 2 ("recover"), RFC 6675 5 step 4: three
+     * duplicate ACKs, or SACK shows the first segment lost (IsLost(HighACK + 1)). */
+    bool lost = c->dup_acks >= SACK_DUP_THRESH ||
+                (c->sack_ok && sack_is_lost(&c->sack, c->snd_una, smss));
+    if (!lost || !sack_may_recover(&c->sack, c->snd_una))
+        return; /* RFC 3042 limited transmit lets new data out (tcp_output) */
+    uint32_t flight = c->snd_max - c->snd_una;
+    cc_enter_recovery(&c->cc, flight, c->sack_ok);
+    struct sack_seg first;
+    sack_enter_recovery(&c->sack, c->snd_una, c->snd_max, smss, &first);
+    tcp_send_range(c, first.seq, first.len, now_us); /* the fast retransmit */
+    c->fast_retransmits++;
+    if (c->sack_ok)
+        c->sack_recoveries++;
+}
+
 /* Fifth, check the ACK field. */
 static int check_ack(struct tcp_conn *c, const struct seg_in *s)
 {
@@ -328,11 +474,24 @@ static int check_ack(struct tcp_conn *c, const struct seg_in *s)
         tcp_send_ack(c, s->now);
         return SYNACK_DROP_ACK_UNACCEPTABLE;
     }
-    if (seq_gt(ack, c->snd_una)) {
-        ack_new(c, ack, s->now);
-    } else if (ack == c->snd_una && c->snd_una != c->snd_max && s->h->payload_len == 0 &&
-               !has(s, SYNACK_SYN | SYNACK_FIN) && s->h->wnd == c->snd_wnd) {
-        c->dup_acks++; /* RFC 5681 2 duplicate; fast retransmit is not implemented yet */
+    /* RFC 5681 2: a duplicate ACK acknowledges nothing new while data is outstanding,
+     * carries no data, SYN or FIN, and does not change the window. */
+    bool dup = ack == c->snd_una && c->snd_una != c->snd_max && s->h->payload_len == 0 &&
+               !has(s, SYNACK_SYN | SYNACK_FIN) &&
+               ((uint32_t)s->h->wnd << c->snd_wscale) == c->snd_wnd && c->snd_wnd > 0;
+    uint32_t acked = 0;
+    if (seq_gt(ack, c->snd_una))
+        acked = ack_new(c, s, ack, s->now);
+    if (tcp_syn_acked(c)) {
+        /* RFC 6675 4 Update(): record the SACK blocks; one that SACKs new data makes the
+         * ACK a duplicate in RFC 6675's sense even if the window changed. Without SACK the
+         * board only keeps RFC 6582's "recover" point. */
+        struct sack_news news;
+        const struct wire_tcp_opts *o = &s->h->opts;
+        int n = (c->sack_ok && (o->present & WIRE_OPT_SACK)) ? o->sack_count : 0;
+        sack_update(&c->sack, c->snd_una, c->snd_max, o->sack, n, &news);
+        if (news.newly_sacked > 0 && ack == c->snd_una && c->snd_una != c->snd_max)
+            dup = true;
     }
     /* SND.UNA =< SEG.ACK =< SND.NXT: update the send window unless the segment is older
      * than the last update (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)). */
@@ -344,15 +503,22 @@ static int check_ack(struct tcp_conn *c, const struct seg_in *s)
     }
     if (c->snd_wnd == 0) {
         c->first_rtx_us = TCP_NO_DEADLINE; /* the peer answers: zero window, not dead */
+        c->persist_since_us = TCP_NO_DEADLINE;
     } else if (c->persist) {
         /* The window opened: leave persist, send from SND.UNA again (the probe byte may not
          * have been taken), without the probes' backoff. */
         c->persist = false;
-        c->snd_nxt = c->snd_una;
-        c->rtt_timing = false; /* Karn: the probe byte goes again */
-        c->backoff = 0;
-        c->rto_us = tcp_rto_base(c);
+        c->persist_deadline = TCP_NO_DEADLINE;
+        c->persist_since_us = TCP_NO_DEADLINE;
+        c->persist_backoff = 0;
+        if (seq_gt(c->snd_nxt, c->snd_una)) {
+            c->snd_nxt = c->snd_una;
+            c->rtt_timing = false; /* Karn: the probe byte goes again */
+            c->rtx_deadline = TCP_NO_DEADLINE;
+        }
     }
+    if (tcp_syn_acked(c))
+        ack_recovery(c, acked, dup, s->now);
     switch (c->state) {
     case SYNACK_FIN_WAIT_1:
         if (tcp_fin_acked(c))
@@ -375,43 +541,112 @@ static int check_ack(struct tcp_conn *c, const struct seg_in *s)
     return TCP_STEP_CONTINUE;
 }
 
-/* Seventh, process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only). */
-static void process_text(struct tcp_conn *c, const struct seg_in *s)
+/* In-order data was accepted: acknowledge it at once, or delay the ACK (RFC 9293 3.8.6.3:
+ * less than 0.5 s, and RFC 5681 4.2: at least every second full-sized segment). */
+static void ack_in_order(struct tcp_conn *c, uint32_t plen, uint64_t now_us)
+{
+    if (plen > c->rcv_mss)
+        c->rcv_mss = (uint16_t)tcp_min32(plen, c->cfg->mss); /* "full-sized" as seen */
+    uint64_t delay = tcp_min64(c->cfg->delack_us, TCP_DELACK_MAX_US);
+    if (delay == 0 || c->rcv_nxt - c->last_ack_sent >= 2u * c->rcv_mss) {
+        c->ack_pending = true;
+        return;
+    }
+    if (c->ack_deadline == TCP_NO_DEADLINE)
+        c->ack_deadline = now_us + delay;
+}
+
+/* Seventh, process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only). Returns
+ * true when all of the text was kept (in order or stored out of order), so that a FIN
+ * behind it may be remembered. */
+static bool process_text(struct tcp_conn *c, const struct seg_in *s)
 {
     uint32_t plen = s->h->payload_len;
     if (plen == 0)
-        return;
+        return true;
     if (c->state != SYNACK_ESTABLISHED && c->state != SYNACK_FIN_WAIT_1 &&
         c->state != SYNACK_FIN_WAIT_2)
-        return; /* a FIN has been received: ignore the segment text */
-    c->ack_pending = true; /* data always gets an ACK, whatever is kept of it */
+        return false; /* a FIN has been received: ignore the segment text */
     uint32_t data_seq = s->seq + (has(s, SYNACK_SYN) ? 1u : 0u);
-    if (seq_gt(data_seq, c->rcv_nxt))
-        return; /* out of order: dropped until reassembly exists (SHLD-31 not yet) */
-    uint32_t skip = c->rcv_nxt - data_seq; /* already received: trim the front */
-    if (skip >= plen)
-        return;
-    uint32_t n = tcp_min32(plen - skip, tcp_rcv_wnd(c)); /* beyond the window: trim */
-    if (n == 0)
-        return;
+    uint32_t wnd = tcp_rcv_wnd(c);
+    if (seq_gt(data_seq, c->rcv_nxt)) {
+        /* Out of order (SHLD-31): keep what fits in the window, at its offset in the ring;
+         * ACK at once so the sender learns of the hole (RFC 5681 4.2, RFC 2018 4). */
+        c->ack_pending = true;
+        uint32_t off = data_seq - c->rcv_nxt;
+        if (c->rd_shutdown || off >= wnd)
+            return false;
+        uint32_t n = tcp_min32(plen, wnd - off);
+        if (reass_add(&c->reass, data_seq, data_seq + n) != 0)
+            return false; /* too many holes: dropped, the peer sends it again */
+        ring_write_at(&c->rcv, c->rcv.len + off, s->h->payload, n);
+        return n == plen;
+    }
+    /* RFC 9293 3.10.7.4 first: the part before RCV.NXT is a duplicate: trimmed. */
+    uint32_t skip = c->rcv_nxt - data_seq;
+    if (skip >= plen) {
+        c->ack_pending = true; /* a pure duplicate: the ACK may have been lost */
+        return true;
+    }
+    uint32_t n = tcp_min32(plen - skip, wnd); /* beyond the window: trim */
+    if (n == 0) {
+        c->ack_pending = true;
+        return false;
+    }
     if (!c->rd_shutdown)
         ring_write(&c->rcv, s->h->payload + skip, n);
     c->rcv_nxt += n;
+    if (!reass_empty(&c->reass)) {
+        /* Bytes that had arrived beyond this segment are already in the ring: commit the
+         * contiguous part. Filling (part of) a hole is ACKed at once (RFC 5681 4.2). */
+        uint32_t nxt = reass_advance(&c->reass, c->rcv_nxt);
+        if (!c->rd_shutdown)
+            ring_commit(&c->rcv, nxt - c->rcv_nxt);
+        c->rcv_nxt = nxt;
+        c->ack_pending = true;
+    } else {
+        ack_in_order(c, plen, s->now);
+    }
+    /* Data beyond the edge we announced (receiver SWS avoidance keeps the edge behind the
+     * free space) was taken since it fits: the edge is at least RCV.NXT. */
+    if (seq_gt(c->rcv_nxt, c->rcv_adv))
+        c->rcv_adv = c->rcv_nxt;
+    return n == plen - skip;
 }
 
-/* Eighth, check the FIN bit. */
-static void check_fin(struct tcp_conn *c, const struct seg_in *s)
+static void fin_reached(struct tcp_conn *c, const struct seg_in *s);
+
+/* Eighth, check the FIN bit. text_kept: all of the segment's text was kept. */
+static void check_fin(struct tcp_conn *c, const struct seg_in *s, bool text_kept)
 {
-    if (!has(s, SYNACK_FIN))
-        return;
     /* The peer's FIN again lies before RCV.NXT: the first check answered it (and restarted
      * TIME-WAIT). A FIN after the one received breaks the protocol: ignored. */
     if (c->fin_received)
         return;
-    uint32_t fin_seq = s->seq + s->len - 1; /* the FIN is the segment's last number */
-    c->ack_pending = true;
-    if (fin_seq != c->rcv_nxt)
-        return; /* data before it is missing or was trimmed: not reached yet */
+    if (has(s, SYNACK_FIN)) {
+        uint32_t fin_seq = s->seq + s->len - 1; /* the FIN is the segment's last number */
+        c->ack_pending = true;
+        if (fin_seq == c->rcv_nxt) {
+            fin_reached(c, s);
+            return;
+        }
+        /* Data before it is missing: remember it if the text before it was kept. */
+        if (seq_gt(fin_seq, c->rcv_nxt) && text_kept && !c->rd_shutdown &&
+            (c->state == SYNACK_ESTABLISHED || c->state == SYNACK_FIN_WAIT_1 ||
+             c->state == SYNACK_FIN_WAIT_2))
+            reass_set_fin(&c->reass, fin_seq);
+    }
+    if (reass_fin_reached(&c->reass, c->rcv_nxt)) {
+        /* RCV.NXT caught up with a FIN that had arrived out of order. */
+        c->ack_pending = true;
+        fin_reached(c, s);
+        reass_drop_below(&c->reass, c->rcv_nxt);
+    }
+}
+
+/* The FIN at RCV.NXT is processed (RFC 9293 3.10.7.4 eighth). */
+static void fin_reached(struct tcp_conn *c, const struct seg_in *s)
+{
     c->rcv_nxt += 1; /* advance RCV.NXT over the FIN, acknowledge it */
     c->fin_received = true;
     switch (c->state) {
@@ -452,17 +687,22 @@ static int input_other(struct tcp_conn *c, struct seg_in *s)
         s->seq += 1;
         s->len -= 1;
     }
-    int r = check_sequence(c, s);
+    int r = check_paws(c, s);
     if (r == TCP_STEP_CONTINUE)
+        r = check_sequence(c, s);
+    if (r == TCP_STEP_CONTINUE) {
+        update_ts_recent(c, s);
+        tcp_keepalive_restart(c, s->now); /* the peer is alive (RFC 9293 3.8.4) */
         r = check_rst(c, s);
+    }
     if (r == TCP_STEP_CONTINUE)
         r = check_syn(c, s);
     if (r == TCP_STEP_CONTINUE)
         r = check_ack(c, s);
     if (r != TCP_STEP_CONTINUE)
         return r;
-    process_text(c, s);
-    check_fin(c, s);
+    bool kept = process_text(c, s);
+    check_fin(c, s, kept);
     return 0;
 }
 

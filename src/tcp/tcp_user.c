@@ -18,8 +18,11 @@
  *  - ABORT sends <SEQ=SND.NXT><CTL=RST> in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2
  *    and CLOSE-WAIT, nothing elsewhere (3.10.5), and ends in CLOSED with SYNACK_ECONNABORTED
  *    unless an error was already set. ABORT of a CLOSED connection does nothing.
- *  - A window update is sent when RECEIVE opens a window we announced as zero, or moves its
- *    right edge by at least min(half the buffer, MSS) (receiver side of RFC 9293 3.8.6.2.2).
+ *  - A window update is sent when RECEIVE lets the right edge of the window move by at least
+ *    min(half the buffer, MSS) (receiver SWS avoidance, RFC 9293 3.8.6.2.2), also when the
+ *    window announced was zero.
+ *  - Socket options (tcp_set_sockopts) may change at any time: lifting Nagle sends what it
+ *    held back, keep-alive (re)starts its idle time from now.
  */
 #include <limits.h>
 #include <string.h>
@@ -50,6 +53,17 @@ void tcp_reset_vars(struct tcp_conn *c)
     c->first_rtx_us = TCP_NO_DEADLINE;
     c->rtx_deadline = c->tw_deadline = c->ack_deadline = TCP_NO_DEADLINE;
     c->rto_us = tcp_rto_base(c);
+    c->ts_recent_us = 0;
+    c->last_ack_sent = 0;
+    c->rcv_mss = (uint16_t)tcp_min32(TCP_DEFAULT_MSS, c->cfg->mss);
+    c->persist_backoff = 0;
+    c->ka_sent = 0;
+    c->persist_deadline = c->ka_deadline = TCP_NO_DEADLINE;
+    c->persist_since_us = TCP_NO_DEADLINE;
+    c->last_send_us = 0;
+    reass_init(&c->reass);
+    sack_init(&c->sack, c->iss);
+    cc_init(&c->cc, c->cc_algo == SYNACK_CC_CUBIC ? &cc_cubic_ops : NULL, c->snd_mss, false);
 }
 
 void tcp_init(struct tcp_conn *c, const struct tcp_hooks *hooks,
@@ -61,6 +75,14 @@ void tcp_init(struct tcp_conn *c, const struct tcp_hooks *hooks,
     c->cfg = cfg;
     c->state = SYNACK_CLOSED;
     c->user_timeout_us = cfg->user_timeout_us;
+    struct tcp_sockopts o;
+    tcp_sockopts_default(cfg, &o);
+    c->nodelay = o.nodelay;
+    c->cc_algo = o.congestion;
+    c->keepalive = o.keepalive;
+    c->ka_idle_us = o.ka_idle_us;
+    c->ka_intvl_us = o.ka_intvl_us;
+    c->ka_probes = o.ka_probes;
     ring_init(&c->snd, sndbuf, sndcap);
     ring_init(&c->rcv, rcvbuf, rcvcap);
     tcp_reset_vars(c);
@@ -73,6 +95,7 @@ void tcp_fail(struct tcp_conn *c, int err, uint64_t now_us)
     ring_consume(&c->snd, c->snd.len); /* queued SENDs can never be delivered now */
     c->syn_data_len = 0;
     c->syn_fin = false;
+    reass_init(&c->reass);
     tcp_set_state(c, SYNACK_CLOSED, now_us);
 }
 
@@ -141,17 +164,14 @@ int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len, uint64_t now_us)
     return (int)n;
 }
 
-/* After RECEIVE freed buffer space: tell the peer when the window opened enough. */
+/* After RECEIVE freed buffer space: tell the peer when the window opened enough, i.e. when
+ * receiver SWS avoidance lets the right edge move (RFC 9293 3.8.6.2.2). */
 static void window_update(struct tcp_conn *c, uint64_t now_us)
 {
     if (c->state != SYNACK_ESTABLISHED && c->state != SYNACK_FIN_WAIT_1 &&
         c->state != SYNACK_FIN_WAIT_2)
         return;
-    uint32_t announced = c->rcv_adv - c->rcv_nxt;
-    int32_t grow = seq_diff(c->rcv_nxt + tcp_rcv_wnd(c), c->rcv_adv);
-    uint32_t half = c->rcv.cap / 2 > 0 ? c->rcv.cap / 2 : 1;
-    uint32_t threshold = tcp_min32(half, c->cfg->mss);
-    if (grow > 0 && (announced == 0 || (uint32_t)grow >= threshold))
+    if (tcp_rcv_edge_gain(c) > 0)
         tcp_send_ack(c, now_us);
 }
 
@@ -222,6 +242,7 @@ void tcp_close_deferred(struct tcp_conn *c, uint64_t now_us)
 void tcp_shutdown_read(struct tcp_conn *c)
 {
     c->rd_shutdown = true;
+    reass_init(&c->reass); /* out-of-order bytes will never be read: forget them */
 }
 
 /* RFC 9293 3.10.5 ABORT. */
@@ -244,6 +265,32 @@ void tcp_abort(struct tcp_conn *c, uint64_t now_us)
     tcp_fail(c, SYNACK_ECONNABORTED, now_us);
 }
 
+void tcp_sockopts_default(const struct synack_config *cfg, struct tcp_sockopts *out)
+{
+    out->nodelay = cfg->nodelay;
+    out->keepalive = cfg->keepalive;
+    out->congestion = cfg->congestion;
+    out->ka_idle_us = cfg->keepalive_idle_us;
+    out->ka_intvl_us = cfg->keepalive_intvl_us;
+    out->ka_probes = cfg->keepalive_probes;
+}
+
+void tcp_set_sockopts(struct tcp_conn *c, const struct tcp_sockopts *o, uint64_t now_us)
+{
+    bool nagle_lifted = o->nodelay && !c->nodelay;
+    bool ka_changed = o->keepalive != c->keepalive || o->ka_idle_us != c->ka_idle_us;
+    c->nodelay = o->nodelay;
+    c->cc_algo = o->congestion;
+    c->keepalive = o->keepalive;
+    c->ka_idle_us = o->ka_idle_us;
+    c->ka_intvl_us = o->ka_intvl_us;
+    c->ka_probes = o->ka_probes;
+    if (ka_changed)
+        tcp_keepalive_restart(c, now_us); /* RFC 9293 3.8.4: idle time counts from now */
+    if (nagle_lifted)
+        tcp_output(c, now_us); /* what Nagle held back goes now */
+}
+
 /* RFC 9293 3.10.6 STATUS (addresses are the stack's to fill). */
 void tcp_status(const struct tcp_conn *c, struct synack_status *out)
 {
@@ -262,6 +309,14 @@ void tcp_status(const struct tcp_conn *c, struct synack_status *out)
     out->rto_us = c->rto_us;
     out->retransmits = c->retransmits;
     out->error = c->error;
+    out->cwnd = c->cc.cwnd;
+    out->ssthresh = c->cc.ssthresh;
+    out->fast_retransmits = c->fast_retransmits;
+    out->sack_recoveries = c->sack_recoveries;
+    out->snd_wscale = c->snd_wscale;
+    out->rcv_wscale = c->rcv_wscale;
+    out->timestamps = c->ts_ok;
+    out->sack = c->sack_ok;
 }
 
 bool tcp_readable(const struct tcp_conn *c)

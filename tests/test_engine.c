@@ -3218,6 +3218,24 @@ static void test_data_and_options_fit_the_mss(void)
     check_segments_fit_mss();
 }
 
+static void test_pure_ack_after_go_back_carries_snd_max(void)
+{
+    /* After an RTO, go-back retransmission rewinds snd_nxt to SND.UNA; the peer may hold
+     * everything up to snd_max. A pure ACK must carry RFC 9293's SND.NXT (snd_max), or the
+     * peer's first check (3.10.7.4) drops it unread: with data flowing both ways, neither
+     * side would then learn the other's ACKs (found by the simulation grid). */
+    fixture_reset();
+    conn_established();
+    CHECK_EQ(app_send(0, 3000), 3000);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A, .len = 1200},
+           {.seq = F.iss + 1201, .ack = F.irs + 1, .flags = A, .len = 1200},
+           {.seq = F.iss + 2401, .ack = F.irs + 1, .flags = A | P, .len = 600});
+    tcp_timer(&F.c, 1 * SEC);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A, .len = 1200});
+    CHECK_EQ(SEND(1100 * MS, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A, .len = 10), 0);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 3001, .ack = F.irs + 11, .flags = A});
+}
+
 int main(void)
 {
     RUN(test_listen_syn_answered_with_syn_ack);
@@ -3327,6 +3345,7 @@ int main(void)
     RUN(test_close_in_syn_sent_with_data_is_deferred);
     RUN(test_close_in_syn_sent_with_data_simultaneous_open);
     RUN(test_data_and_options_fit_the_mss);
+    RUN(test_pure_ack_after_go_back_carries_snd_max);
     RUN(test_user_calls_in_wrong_states);
     RUN(test_shutdown_read_discards);
     RUN(test_fin_out_of_order_not_processed);

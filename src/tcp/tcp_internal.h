@@ -136,6 +136,9 @@ void tcp_send_syn(struct tcp_conn *c, bool retransmit, uint64_t now_us);
 /* Sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and clears ack_pending. */
 void tcp_send_ack(struct tcp_conn *c, uint64_t now_us);
 
+/* Sends a keep-alive probe <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK> (RFC 9293 3.8.4). */
+void tcp_send_keepalive(struct tcp_conn *c, uint64_t now_us);
+
 /* Sends a reset <SEQ=seq><CTL=RST> (every reset the engine itself sends has this form;
  * <SEQ=0><ACK=...><CTL=RST,ACK> is tcp_reset_for's, for segments without a TCB). */
 void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint64_t now_us);

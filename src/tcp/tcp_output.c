@@ -197,9 +197,28 @@ void tcp_send_syn(struct tcp_conn *c, bool retransmit, uint64_t now_us)
     tcp_rtx_arm(c, now_us);
 }
 
+/* SEQ of a segment without data, SYN or FIN: RFC 9293's SND.NXT, which is our snd_max: a
+ * go-back retransmission moves only snd_nxt back, and the peer may hold everything up to
+ * snd_max already, so an ACK at snd_nxt could fall below its RCV.NXT and be dropped unread
+ * by its first check (3.10.7.4). Never beyond the peer's window edge, where it would be
+ * dropped as well (a probe byte into a zero window). */
+static uint32_t tcp_ack_seq(const struct tcp_conn *c)
+{
+    uint32_t edge = c->snd_una + c->snd_wnd;
+    if (c->fin_sent)
+        edge += 1; /* a FIN needs no window: the peer takes it even at a zero window */
+    return seq_leq(c->snd_max, edge) ? c->snd_max : seq_max(edge, c->snd_una);
+}
+
 void tcp_send_ack(struct tcp_conn *c, uint64_t now_us)
 {
-    emit(c, c->snd_nxt, SYNACK_ACK, 0, 0, false, now_us);
+    emit(c, tcp_ack_seq(c), SYNACK_ACK, 0, 0, false, now_us);
+}
+
+void tcp_send_keepalive(struct tcp_conn *c, uint64_t now_us)
+{
+    /* RFC 9293 3.8.4: SEG.SEQ = SND.NXT - 1, no data: the peer must answer with an ACK. */
+    emit(c, tcp_ack_seq(c) - 1, SYNACK_ACK, 0, 0, false, now_us);
 }
 
 void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint64_t now_us)

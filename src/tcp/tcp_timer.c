@@ -208,9 +208,7 @@ static void keepalive_timeout(struct tcp_conn *c, uint64_t now_us)
     }
     /* <SEQ=SND.NXT-1><ACK=RCV.NXT><CTL=ACK>, no data: an old sequence number the peer
      * must answer with an ACK (RFC 9293 3.8.4, 3.10.7.4 first). */
-    c->snd_nxt -= 1;
-    tcp_send_ack(c, now_us);
-    c->snd_nxt += 1;
+    tcp_send_keepalive(c, now_us);
     if (c->ka_sent < UINT8_MAX)
         c->ka_sent++;
     c->ka_deadline = now_us + (c->ka_intvl_us > 0 ? c->ka_intvl_us : 1);

@@ -1,7 +1,8 @@
 /*
  * test_memnet.c: the virtual network. Determinism per seed, the configured fault rates
  * (loss, duplication, reordering, corruption), exact delays in virtual time, routing, and
- * corruption being caught by a receiving stack's checksums.
+ * corruption being caught by a receiving stack's checksums, and rate-limited paths that
+ * serialize packets behind each other.
  *
  * Most tests use raw nodes: a sender that emits numbered TCP segments (the number in SEQ) at
  * scheduled times, and a receiver that records what arrives and when.
@@ -340,6 +341,80 @@ static void test_default_reorder_delay(void)
     rig_free(&g);
 }
 
+/* The rig's packets: 20 bytes IPv4 + 20 TCP + 100 payload = 1120 bits. */
+#define RIG_PACKET_BITS 1120
+
+static void test_rate_queues_packets_behind_each_other(void)
+{
+    struct rig g;
+    struct memnet_path p = {.delay_us = 500, .rate_bps = 1000000};
+    rig_init(&g, 1, &p, 10, 0); /* all ten sent at t = 0 */
+    memnet_run_until(g.net, 1000000);
+    REQUIRE(g.rx.n == 10);
+    /* 1 Mbit/s: 1120 us per packet, each waiting for the ones before it, then the delay. */
+    for (uint32_t i = 0; i < 10; i++) {
+        CHECK_EQ(g.rx.rx[i].id, i);
+        CHECK_EQ(g.rx.rx[i].time_us, 500 + (i + 1) * 1120);
+    }
+    rig_free(&g);
+}
+
+static void test_rate_spaced_packets_do_not_queue(void)
+{
+    struct rig g;
+    struct memnet_path p = {.delay_us = 500, .rate_bps = 1000000};
+    rig_init(&g, 1, &p, 10, 5000); /* one every 5 ms, longer than a transmission */
+    memnet_run_until(g.net, 1000000);
+    REQUIRE(g.rx.n == 10);
+    for (uint32_t i = 0; i < 10; i++)
+        CHECK_EQ(g.rx.rx[i].time_us, i * 5000 + 1120 + 500);
+    rig_free(&g);
+}
+
+static void test_rate_has_no_rounding_drift(void)
+{
+    struct rig g;
+    struct memnet_path p = {.rate_bps = 3000000}; /* 373.33 us a packet */
+    rig_init(&g, 1, &p, 300, 0);
+    memnet_run_until(g.net, 10000000);
+    REQUIRE(g.rx.n == 300);
+    /* Kept in nanoseconds: packet i ends within a microsecond of (i + 1) x 1120 / 3 us
+     * (rounding each packet to whole microseconds would drift by 0.67 us a packet). */
+    for (uint32_t i = 0; i < 300; i++) {
+        double exact = (double)(i + 1) * RIG_PACKET_BITS / 3.0;
+        CHECK(fabs_((double)g.rx.rx[i].time_us - exact) <= 1.0);
+    }
+    rig_free(&g);
+}
+
+static void test_rate_lost_packets_occupy_the_link(void)
+{
+    struct rig g;
+    struct memnet_path p = {.delay_us = 500, .rate_bps = 1000000, .loss = 0.5};
+    rig_init(&g, 5, &p, 40, 0);
+    memnet_run_until(g.net, 1000000);
+    struct memnet_stats st;
+    memnet_stats(g.net, &st);
+    CHECK(st.lost > 0);
+    REQUIRE(g.rx.n == 40 - st.lost);
+    /* A packet arrives when it would have without the losses: lost ones were transmitted. */
+    for (uint32_t i = 0; i < g.rx.n; i++)
+        CHECK_EQ(g.rx.rx[i].time_us, 500 + (g.rx.rx[i].id + 1) * 1120);
+    rig_free(&g);
+}
+
+static void test_rate_zero_is_unlimited(void)
+{
+    struct rig g;
+    struct memnet_path p = {.delay_us = 500};
+    rig_init(&g, 1, &p, 10, 0);
+    memnet_run_until(g.net, 1000000);
+    REQUIRE(g.rx.n == 10);
+    for (uint32_t i = 0; i < 10; i++)
+        CHECK_EQ(g.rx.rx[i].time_us, 500);
+    rig_free(&g);
+}
+
 static void test_corruption_changes_one_byte(void)
 {
     struct rig g;
@@ -591,6 +666,11 @@ int main(void)
     RUN(test_duplication);
     RUN(test_reordering);
     RUN(test_default_reorder_delay);
+    RUN(test_rate_queues_packets_behind_each_other);
+    RUN(test_rate_spaced_packets_do_not_queue);
+    RUN(test_rate_has_no_rounding_drift);
+    RUN(test_rate_lost_packets_occupy_the_link);
+    RUN(test_rate_zero_is_unlimited);
     RUN(test_corruption_changes_one_byte);
     RUN(test_unroutable_and_bad_setup);
     RUN(test_three_nodes_route_by_address);

@@ -12,6 +12,10 @@
  * after each round of deliveries, so nodes learn the time and memnet learns their deadlines.
  * Nodes may send re-entrantly from input() and poll(): a packet is taken off the queue before
  * it is handed to its receiver, and new ones are only pushed.
+ *
+ * A path with a rate (rate_bps) serializes its packets: each path remembers, in nanoseconds,
+ * when its transmitter becomes free; a packet starts transmitting then (or when sent, if
+ * later), and its delay (and any reordering delay) counts from the end of its transmission.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,8 @@
 #define POOL_MAX_SHIFT 16 /* largest: 65536 bytes, holds MEMNET_MTU */
 #define POOL_CLASSES (POOL_MAX_SHIFT - POOL_MIN_SHIFT + 1)
 #define DEFAULT_REORDER_EXTRA_US 1000 /* reorder_us default: 2 x delay + this, microseconds */
+#define NS_PER_SEC 1000000000ull      /* nanoseconds per second */
+#define NS_PER_US 1000ull             /* nanoseconds per microsecond */
 
 /* A packet in flight (or in the pool). */
 struct mn_pkt {
@@ -51,6 +57,8 @@ struct memnet {
     struct mn_node **nodes;
     int nnodes, node_cap;
     struct memnet_path *paths;      /* node_cap x node_cap, [from * node_cap + to] */
+    uint64_t *busy_ns;              /* like paths: when each path's transmitter is free,
+                                       nanoseconds of virtual time (rate-limited paths) */
     struct mn_pkt **heap;           /* in flight, min-heap on (time, seq) */
     size_t heap_len, heap_cap;
     struct mn_pkt *pool[POOL_CLASSES]; /* free buffers per size class */
@@ -253,6 +261,7 @@ void memnet_free(struct memnet *net)
         free(net->nodes[i]);
     free(net->nodes);
     free(net->paths);
+    free(net->busy_ns);
     free(net->heap);
     free(net);
 }
@@ -276,13 +285,22 @@ int memnet_add_node(struct memnet *net, uint32_t ip)
             return -1;
         net->nodes = nodes;
         struct memnet_path *paths = calloc((size_t)cap * (size_t)cap, sizeof *paths);
-        if (!paths)
+        uint64_t *busy = calloc((size_t)cap * (size_t)cap, sizeof *busy);
+        if (!paths || !busy) {
+            free(paths);
+            free(busy);
             return -1;
-        for (int f = 0; f < net->nnodes; f++)
-            for (int t = 0; t < net->nnodes; t++)
+        }
+        for (int f = 0; f < net->nnodes; f++) {
+            for (int t = 0; t < net->nnodes; t++) {
                 paths[f * cap + t] = net->paths[f * net->node_cap + t];
+                busy[f * cap + t] = net->busy_ns[f * net->node_cap + t];
+            }
+        }
         free(net->paths);
+        free(net->busy_ns);
         net->paths = paths;
+        net->busy_ns = busy;
         net->node_cap = cap;
     }
     struct mn_node *n = calloc(1, sizeof *n);
@@ -357,9 +375,27 @@ void memnet_stats(const struct memnet *net, struct memnet_stats *out)
 
 /* ---- Sending ----------------------------------------------------------------------------- */
 
-/* Queues one copy of a packet on path, applying corruption and reordering to it. */
+/* When a packet of len bytes, sent now on the path at index pi, has been transmitted
+ * (microseconds, rounded up): now on an unlimited path; otherwise after the packets ahead
+ * of it and its own len x 8 / rate_bps. Marks the transmitter busy until then. */
+static uint64_t transmit_end(struct memnet *net, size_t pi, size_t len)
+{
+    const struct memnet_path *path = &net->paths[pi];
+    if (path->rate_bps == 0)
+        return net->now;
+    uint64_t start = net->busy_ns[pi];
+    if (start < net->now * NS_PER_US)
+        start = net->now * NS_PER_US;
+    /* len <= MEMNET_MTU, so len x 8 x 10^9 < 2^63: no overflow. */
+    uint64_t end = start + ((uint64_t)len * 8 * NS_PER_SEC + path->rate_bps - 1) / path->rate_bps;
+    net->busy_ns[pi] = end;
+    return (end + NS_PER_US - 1) / NS_PER_US;
+}
+
+/* Queues one copy of a packet on path, transmitted by sent_us, applying corruption and
+ * reordering to it. */
 static void schedule_copy(struct memnet *net, int to, const struct memnet_path *path,
-                          const uint8_t *packet, size_t len)
+                          uint64_t sent_us, const uint8_t *packet, size_t len)
 {
     struct mn_pkt *p = pkt_alloc(net, len);
     if (!p) {
@@ -368,7 +404,7 @@ static void schedule_copy(struct memnet *net, int to, const struct memnet_path *
     }
     memcpy(p->data, packet, len);
     p->to = to;
-    p->time = net->now + path->delay_us;
+    p->time = sent_us + path->delay_us;
     if (rng_chance(net, path->corrupt)) {
         link_event(net, SYNACK_LINK_CORRUPTED, p->data, len); /* reported before the damage */
         size_t at = (size_t)(rng_next(net) % len);
@@ -403,7 +439,9 @@ static void memnet_send(void *arg, const uint8_t *packet, size_t len)
         net->stats.unroutable++;
         return;
     }
-    const struct memnet_path *path = &net->paths[from->idx * net->node_cap + to];
+    size_t pi = (size_t)from->idx * (size_t)net->node_cap + (size_t)to;
+    const struct memnet_path *path = &net->paths[pi];
+    uint64_t sent_us = transmit_end(net, pi, len);
     if (rng_chance(net, path->loss)) {
         net->stats.lost++;
         link_event(net, SYNACK_LINK_LOST, packet, len);
@@ -416,7 +454,7 @@ static void memnet_send(void *arg, const uint8_t *packet, size_t len)
         link_event(net, SYNACK_LINK_DUPLICATED, packet, len);
     }
     for (int i = 0; i < copies; i++)
-        schedule_copy(net, to, path, packet, len);
+        schedule_copy(net, to, path, sent_us, packet, len);
 }
 
 struct synack_link memnet_link(struct memnet *net, int node)

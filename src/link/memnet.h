@@ -35,6 +35,11 @@ struct memnet_path {
     double reorder;         /* probability a packet is held back by reorder_us */
     uint64_t reorder_us;    /* extra delay of a held-back packet; default 2 x delay + 1 ms */
     double corrupt;         /* probability one random byte of the packet is flipped */
+    uint64_t rate_bps;      /* link rate, bits per second; 0 = unlimited (the default). A
+                               packet takes len x 8 / rate_bps to transmit and waits (without
+                               limit) behind the packets sent before it on this path; its
+                               one-way delay starts when its transmission ends. Lost packets
+                               occupy the link too (they are lost on the wire) */
 };
 
 struct memnet_stats {

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "net.h"
+#include "args.h"
 
 #ifndef __linux__
 
@@ -88,6 +89,7 @@ struct net_opts {
     bool has_addr;
     bool trace;                   /* --trace */
     const char *pcap;             /* --pcap FILE, or NULL */
+    const char *svg;              /* --svg FILE, or NULL */
     bool pcap_ns;                 /* --pcap-ns: nanosecond timestamps */
     double loss;                  /* --loss: probability per packet, each direction */
     uint64_t delay_us;            /* --delay: added one-way delay, each direction */
@@ -140,6 +142,8 @@ static const char common_usage[] =
     "  --trace           print the RFC 793-style ladder of each connection as it happens\n"
     "                    (serve: standard output; connect: standard error). The peer's\n"
     "                    states are inferred from the segments it sends and receives\n"
+    "  --svg FILE        draw each connection as an SVG sequence diagram into FILE (later\n"
+    "                    connections: FILE-2, FILE-3, ... before the extension)\n"
     "  --pcap FILE       capture what synack sends and receives to FILE (pcap, raw IPv4)\n"
     "  --pcap-ns         nanosecond timestamps in the capture (default microseconds)\n"
     "  --loss P          drop each packet with probability P in each direction: 0.05 or 5%\n"
@@ -186,43 +190,6 @@ static void say(const char *fmt, ...)
 
 /* ---- Parsing ------------------------------------------------------------------------------ */
 
-/* A decimal integer in [0, max], digits only, the whole string. */
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* A decimal number with an optional fraction in [min, max], the whole string. */
-static bool parse_decimal(const char *s, double min, double max, double *out)
-{
-    size_t digits = 0, dots = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p >= '0' && *p <= '9')
-            digits++;
-        else if (*p == '.')
-            dots++;
-        else
-            return false;
-    }
-    if (digits == 0 || dots > 1)
-        return false;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !(v >= min && v <= max))
-        return false;
-    *out = v;
-    return true;
-}
-
 /* "a.b.c.d": four decimal numbers 0..255 without leading zeros beyond "0". */
 static bool parse_ipv4(const char *s, uint32_t *out)
 {
@@ -262,7 +229,7 @@ static bool parse_cidr(const char *s, uint32_t *ip, int *prefix)
     if (!parse_ipv4(buf, ip))
         return false;
     uint64_t p = 32;
-    if (slash && !parse_u64(slash + 1, 32, &p))
+    if (slash && !args_u64(slash + 1, 32, &p))
         return false;
     *prefix = (int)p;
     return true;
@@ -292,7 +259,7 @@ static const char *option_value(int argc, char **argv, int *i, const char *eq)
 /* Options that take a value. */
 static bool takes_value(const char *name, bool serve)
 {
-    static const char *common[] = {"--tun", "--addr", "--pcap", "--loss", "--delay",
+    static const char *common[] = {"--tun", "--addr", "--pcap", "--svg", "--loss", "--delay",
                                    "--seed", "--msl", "--buf"};
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
         if (strcmp(name, common[i]) == 0)
@@ -376,31 +343,35 @@ static int parse_opts(int argc, char **argv, bool serve, struct net_opts *o)
             if (val[0] == '\0')
                 return usage_error(serve, "--pcap needs a file name");
             o->pcap = val;
+        } else if (strcmp(name, "--svg") == 0) {
+            if (val[0] == '\0')
+                return usage_error(serve, "--svg needs a file name");
+            o->svg = val;
         } else if (strcmp(name, "--loss") == 0) {
             if (!fault_parse_loss(val, &o->loss))
                 return usage_error(serve, "--loss: '%s' is not a probability (0..1, or 0%%.."
                                    "100%%)", val);
         } else if (strcmp(name, "--delay") == 0) {
-            if (!parse_decimal(val, 0.0, NET_DELAY_MAX_MS, &d))
+            if (!args_decimal(val, 0.0, NET_DELAY_MAX_MS, &d))
                 return usage_error(serve, "--delay: '%s' is not a number of milliseconds in "
                                    "0..10000", val);
             o->delay_us = (uint64_t)(d * 1e3 + 0.5);
         } else if (strcmp(name, "--seed") == 0) {
-            if (!parse_u64(val, UINT64_MAX, &u))
+            if (!args_u64(val, UINT64_MAX, &u))
                 return usage_error(serve, "--seed: '%s' is not an integer", val);
             o->seed = u;
         } else if (strcmp(name, "--msl") == 0) {
-            if (!parse_decimal(val, 0.0, NET_MSL_MAX_S, &d) || d * 1e6 < 1)
+            if (!args_decimal(val, 0.0, NET_MSL_MAX_S, &d) || d * 1e6 < 1)
                 return usage_error(serve, "--msl: '%s' is not a number of seconds in "
                                    "(0, 3600]", val);
             o->msl_us = (uint64_t)(d * 1e6 + 0.5);
         } else if (strcmp(name, "--buf") == 0) {
-            if (!parse_u64(val, NET_BUF_MAX, &u) || u < 1024)
+            if (!args_u64(val, NET_BUF_MAX, &u) || u < 1024)
                 return usage_error(serve, "--buf: '%s' is not a byte count in 1024..%u", val,
                                    NET_BUF_MAX);
             o->buf = (uint32_t)u;
         } else if (strcmp(name, "--port") == 0) {
-            if (!parse_u64(val, 65535, &u) || u == 0)
+            if (!args_u64(val, 65535, &u) || u == 0)
                 return usage_error(serve, "--port: '%s' is not a port number 1..65535", val);
             o->port = (uint16_t)u;
             o->has_port = true;
@@ -409,7 +380,7 @@ static int parse_opts(int argc, char **argv, bool serve, struct net_opts *o)
         } else if (strcmp(name, "--recv") == 0) {
             o->recv_path = val;
         } else { /* --connect-timeout */
-            if (!parse_decimal(val, 0.0, 86400.0, &d) || d * 1e6 < 1)
+            if (!args_decimal(val, 0.0, 86400.0, &d) || d * 1e6 < 1)
                 return usage_error(serve, "--connect-timeout: '%s' is not a number of "
                                    "seconds in (0, 86400]", val);
             o->connect_timeout_us = (uint64_t)(d * 1e6 + 0.5);
@@ -431,7 +402,7 @@ static int parse_opts(int argc, char **argv, bool serve, struct net_opts *o)
             return usage_error(serve, "HOST: '%s' is not an IPv4 address A.B.C.D",
                                positional[0]);
         uint64_t p;
-        if (!parse_u64(positional[1], 65535, &p) || p == 0)
+        if (!args_u64(positional[1], 65535, &p) || p == 0)
             return usage_error(serve, "PORT: '%s' is not a port number 1..65535",
                                positional[1]);
         o->hport = (uint16_t)p;
@@ -518,8 +489,8 @@ static bool host_up(struct net_host *h, const struct net_opts *o, FILE *trace_ou
             return false;
         }
     }
-    if (o->trace) {
-        h->trace = net_trace_new(trace_out, o->ip);
+    if (o->trace || o->svg) {
+        h->trace = net_trace_new(o->trace ? trace_out : NULL, o->ip);
         if (h->trace == NULL) {
             say("out of memory");
             host_down(h, false);
@@ -527,6 +498,7 @@ static bool host_up(struct net_host *h, const struct net_opts *o, FILE *trace_ou
         }
         if (o->serve)
             net_trace_set_listen_port(h->trace, o->port);
+        net_trace_set_svg(h->trace, o->svg);
     }
 
     struct tun_driver_cfg dc;

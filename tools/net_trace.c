@@ -31,6 +31,7 @@
 #include "tcp/seq.h"
 #include "net_trace.h"
 #include "trace/ladder.h"
+#include "trace/svg.h"
 #include "wire/wire.h"
 
 #define STATE_CLOSED 0 /* enum synack_state CLOSED (synack.h's macros hide the enumerator) */
@@ -55,7 +56,8 @@ struct peer_model {
 /* One connection's ladder. */
 struct conn_ladder {
     struct conn_ladder *next;
-    struct ladder *l;
+    struct ladder *l;         /* the text ladder, NULL without --trace */
+    struct svg *svg;          /* the SVG diagram, NULL without --svg */
     uint16_t lport;           /* synack's port */
     uint32_t rip;             /* the peer's address and port */
     uint16_t rport;
@@ -83,7 +85,9 @@ struct deferred {
 };
 
 struct net_trace {
-    FILE *out;
+    FILE *out;                /* the text ladders, NULL for none */
+    const char *svg_path;     /* --svg FILE: the first connection's diagram, NULL for none */
+    unsigned svg_count;       /* diagrams written so far */
     uint32_t ip;              /* synack's address */
     uint16_t listen_port;     /* 0: none */
     struct conn_ladder *conns;
@@ -91,6 +95,65 @@ struct net_trace {
     struct deferred *defer;   /* arrivals held while in_input */
     size_t ndefer, capdefer;
 };
+
+/* ---- The renderers of a connection ------------------------------------------------------- */
+
+/* Starts c's renderers (ladder, SVG) with synack in us_state and the peer in peer_state on
+ * line 1. Returns false when memory runs out. */
+static bool draw_start(struct net_trace *t, struct conn_ladder *c, int us_state, int peer_state)
+{
+    struct synack_addr us = {t->ip, c->lport}, peer = {c->rip, c->rport};
+    if (t->out)
+        c->l = ladder_new(t->out, "synack", us, us_state, "peer", peer, peer_state);
+    if (t->svg_path)
+        c->svg = svg_new("synack", us, us_state, "peer", peer, peer_state);
+    return (t->out == NULL || c->l != NULL) && (t->svg_path == NULL || c->svg != NULL);
+}
+
+/* Passes an event to c's renderers. */
+static void draw(struct conn_ladder *c, const struct synack_event *ev)
+{
+    if (c->l)
+        ladder_observe(c->l, ev);
+    if (c->svg)
+        svg_observe(c->svg, ev);
+}
+
+/* The file of the n-th diagram (n from 0): FILE, then FILE with -2, -3, ... before its
+ * extension. */
+static void svg_file_name(const char *path, unsigned n, char *out, size_t cap)
+{
+    if (n == 0) {
+        snprintf(out, cap, "%s", path);
+        return;
+    }
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot == NULL || (slash && dot < slash))
+        dot = path + strlen(path);
+    snprintf(out, cap, "%.*s-%u%s", (int)(dot - path), path, n + 1, dot);
+}
+
+/* Ends c's renderers: prints what the ladder still holds, writes the SVG file. */
+static void draw_end(struct net_trace *t, struct conn_ladder *c)
+{
+    if (c->l) {
+        ladder_flush(c->l);
+        ladder_free(c->l);
+        fprintf(t->out, "\n");
+        fflush(t->out);
+    }
+    if (c->svg) {
+        char name[4096];
+        svg_file_name(t->svg_path, t->svg_count++, name, sizeof name);
+        FILE *f = fopen(name, "w");
+        if (f == NULL || svg_write(c->svg, f) != 0 || fclose(f) != 0)
+            fprintf(stderr, "synack: could not write the diagram %s\n", name);
+        else
+            fprintf(stderr, "synack: wrote the diagram of %s to %s\n", "a connection", name);
+        svg_free(c->svg);
+    }
+}
 
 /* ---- The peer's shadow state --------------------------------------------------------------- */
 
@@ -187,13 +250,13 @@ static struct conn_ladder *add(struct net_trace *t, uint16_t lport, uint32_t rip
     c->us_state = c->us_initial = us_state;
     c->peer.state = peer_state;
     c->held = held;
-    if (!held) {
-        struct synack_addr us = {t->ip, lport}, peer = {rip, rport};
-        c->l = ladder_new(t->out, "synack", us, us_state, "peer", peer, peer_state);
-        if (c->l == NULL) {
-            free(c);
-            return NULL;
-        }
+    if (!held && !draw_start(t, c, us_state, peer_state)) {
+        if (c->l)
+            ladder_free(c->l);
+        if (c->svg)
+            svg_free(c->svg);
+        free(c);
+        return NULL;
     }
     c->next = t->conns;
     t->conns = c;
@@ -211,13 +274,12 @@ static void resolve(struct net_trace *t, struct conn_ladder *c, int peer_state)
         return;
     c->held = false;
     c->peer.state = peer_state;
-    struct synack_addr us = {t->ip, c->lport}, peer = {c->rip, c->rport};
-    c->l = ladder_new(t->out, "synack", us, c->us_initial, "peer", peer, peer_state);
+    draw_start(t, c, c->us_initial, peer_state);
     for (int i = 0; i < c->nhold; i++) {
         if (c->hold[i].wire)
             peer_gets(t, c, &c->hold[i].ev);
-        else if (c->l)
-            ladder_observe(c->l, &c->hold[i].ev);
+        else
+            draw(c, &c->hold[i].ev);
     }
     c->nhold = 0;
 }
@@ -236,8 +298,8 @@ static void to_ladder(struct net_trace *t, struct conn_ladder *c, bool wire,
     }
     if (wire)
         peer_gets(t, c, ev);
-    else if (c->l)
-        ladder_observe(c->l, ev);
+    else
+        draw(c, ev);
 }
 
 static void peer_gets(struct net_trace *t, struct conn_ladder *c, const struct synack_event *seg)
@@ -248,8 +310,7 @@ static void peer_gets(struct net_trace *t, struct conn_ladder *c, const struct s
     ev.local = (struct synack_addr){c->rip, c->rport};
     ev.remote = (struct synack_addr){t->ip, c->lport};
     ev.state = ev.old_state = c->peer.state;
-    if (c->l)
-        ladder_observe(c->l, &ev);
+    draw(c, &ev);
 }
 
 static void drop(struct net_trace *t, struct conn_ladder *c)
@@ -261,12 +322,7 @@ static void drop(struct net_trace *t, struct conn_ladder *c)
             break;
         }
     }
-    if (c->l) {
-        ladder_flush(c->l);
-        ladder_free(c->l);
-        fprintf(t->out, "\n");
-        fflush(t->out);
-    }
+    draw_end(t, c);
     free(c);
 }
 
@@ -459,14 +515,18 @@ void net_trace_observe(void *arg, const struct synack_event *ev)
 
 struct net_trace *net_trace_new(FILE *out, uint32_t our_ip)
 {
-    if (out == NULL)
-        return NULL;
     struct net_trace *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
     t->out = out;
     t->ip = our_ip;
     return t;
+}
+
+void net_trace_set_svg(struct net_trace *t, const char *path)
+{
+    if (t)
+        t->svg_path = path;
 }
 
 void net_trace_set_listen_port(struct net_trace *t, uint16_t port)

@@ -25,8 +25,14 @@
 
 struct net_trace;
 
-/* A trace of the stack with address our_ip, printed to out. NULL on no memory. */
+/* A trace of the stack with address our_ip, its ladders printed to out (NULL: no text, for
+ * a trace that only draws SVG diagrams). NULL on no memory. */
 struct net_trace *net_trace_new(FILE *out, uint32_t our_ip);
+
+/* Also draw each connection as an SVG sequence diagram (src/trace/svg.h): the first into
+ * path, later ones into path with -2, -3, ... before its extension, each written when its
+ * connection is over. path must outlive the trace. */
+void net_trace_set_svg(struct net_trace *t, const char *path);
 
 /* Connections that arrive on this port start from LISTEN on synack's side (a listener). */
 void net_trace_set_listen_port(struct net_trace *t, uint16_t port);

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "demo_bulk.h"
+#include "args.h"
 #include "net.h"
 #include "scenarios.h"
 
@@ -68,6 +70,9 @@ static const char usage_text[] =
 static void usage(FILE *f)
 {
     fputs(usage_text, f);
+    fputs("\nbulk transfer (synack demo --bytes N; the data is checked to the byte):\n", f);
+    fputs(bulk_usage_text, f);
+    fputs("  --full          draw every segment, not a summary of the data phase\n", f);
 }
 
 /* Prints "synack: <error>", then the usage, to stderr; returns the usage exit status. */
@@ -86,46 +91,6 @@ static int usage_error(const char *fmt, ...)
 }
 
 /* ---- Numbers ----------------------------------------------------------------------------- */
-
-/* Parses a decimal integer in [0, max]: digits only (no sign, blanks, base prefix), the
- * whole string. Returns false on anything else. */
-static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Parses a finite decimal number in [min, max]: digits with an optional fraction, the whole
- * string (no sign, blanks, exponent, hex, inf or nan). Returns false on anything else. */
-static bool parse_decimal(const char *s, double min, double max, double *out)
-{
-    size_t digits = 0, dots = 0;
-
-    for (const char *p = s; *p; p++) {
-        if (*p >= '0' && *p <= '9')
-            digits++;
-        else if (*p == '.')
-            dots++;
-        else
-            return false;
-    }
-    if (digits == 0 || dots > 1)
-        return false;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !(v >= min && v <= max) || v > max)
-        return false;
-    *out = v;
-    return true;
-}
 
 /* A non-negative number of microseconds, rounded to the nearest integer (no libm). */
 static uint64_t round_us(double us)
@@ -161,10 +126,16 @@ static const struct {
  * printing the usage (--help) or the list (--list), or EXIT_USAGE after printing the error
  * and the usage. */
 static int parse_demo(int argc, char **argv, struct scenario_opts *o,
-                      const struct scenario **scenario)
+                      const struct scenario **scenario, struct bulk_opts *bulk,
+                      bool *bulk_mode, bool *full)
 {
     const char *echo_only = NULL; /* an echo demo option that was given */
+    const char *bulk_only = NULL; /* a bulk transfer option that was given */
+    const char *no_bulk = NULL;   /* an option the bulk transfer does not take */
     bool list = false;
+
+    bulk_opts_default(bulk);
+    *bulk_mode = *full = false;
 
     scenario_opts_default(o);
     *scenario = scenario_find(SCENARIO_DEFAULT);
@@ -182,6 +153,11 @@ static int parse_demo(int argc, char **argv, struct scenario_opts *o,
             o->verbose = true;
             continue;
         }
+        if (strcmp(arg, "--full") == 0) {
+            *full = true;
+            bulk_only = arg;
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0)
             return usage_error("unexpected argument '%s'", arg);
 
@@ -194,6 +170,22 @@ static int parse_demo(int argc, char **argv, struct scenario_opts *o,
         memcpy(name, arg, name_len);
         name[name_len] = '\0';
 
+        /* The bulk transfer's own options (tools/bulk.h); --delay is the demo's. */
+        int bulk_kind = strcmp(name, "--delay") == 0 ? 0 : bulk_option_kind(name);
+        if (bulk_kind != 0) {
+            const char *bval = bulk_kind == 2 ? option_value(argc, argv, &i, eq) : NULL;
+            if (bulk_kind == 2 && bval == NULL)
+                return usage_error("option '%s' needs a value", name);
+            char err[200];
+            if (bulk_parse_option(bulk, name, bval, err, sizeof err) < 0)
+                return usage_error("%s", err);
+            if (strcmp(name, "--bytes") == 0)
+                *bulk_mode = true;
+            else
+                bulk_only = argv[i - (bulk_kind == 2 && eq == NULL ? 1 : 0)];
+            continue;
+        }
+
         size_t k = 0;
         while (k < sizeof demo_valued / sizeof demo_valued[0] &&
                strcmp(demo_valued[k].name, name) != 0)
@@ -202,6 +194,9 @@ static int parse_demo(int argc, char **argv, struct scenario_opts *o,
             return usage_error("unknown option '%s'", arg);
         if (demo_valued[k].echo_only)
             echo_only = demo_valued[k].name;
+        if (strcmp(name, "--delay") != 0 && strcmp(name, "--seed") != 0 &&
+            strcmp(name, "--msl") != 0)
+            no_bulk = demo_valued[k].name;
         const char *val = option_value(argc, argv, &i, eq);
         if (val == NULL)
             return usage_error("option '%s' needs a value", name);
@@ -223,12 +218,12 @@ static int parse_demo(int argc, char **argv, struct scenario_opts *o,
             else
                 o->pcap_path = val;
         } else if (strcmp(name, "--seed") == 0) {
-            if (!parse_u64(val, UINT64_MAX, &u))
+            if (!args_u64(val, UINT64_MAX, &u))
                 return usage_error("--seed: '%s' is not an integer in 0..%" PRIu64, val,
                                    UINT64_MAX);
             o->seed = u;
         } else if (strcmp(name, "--isn-a") == 0 || strcmp(name, "--isn-b") == 0) {
-            if (!parse_u64(val, UINT32_MAX, &u))
+            if (!args_u64(val, UINT32_MAX, &u))
                 return usage_error("%s: '%s' is not an integer in 0..4294967295", name, val);
             if (name[6] == 'a') {
                 o->has_isn_a = true;
@@ -238,12 +233,12 @@ static int parse_demo(int argc, char **argv, struct scenario_opts *o,
                 o->isn_b = (uint32_t)u;
             }
         } else if (strcmp(name, "--msl") == 0) {
-            if (!parse_decimal(val, 0.0, DEMO_MSL_MAX_S, &d) || round_us(d * 1e6) < 1)
+            if (!args_decimal(val, 0.0, DEMO_MSL_MAX_S, &d) || round_us(d * 1e6) < 1)
                 return usage_error("--msl: '%s' is not a number of seconds in (0, 86400] "
                                    "(at least 1 microsecond)", val);
             o->msl_us = round_us(d * 1e6);
         } else if (strcmp(name, "--delay") == 0) {
-            if (!parse_decimal(val, 0.0, DEMO_DELAY_MAX_MS, &d))
+            if (!args_decimal(val, 0.0, DEMO_DELAY_MAX_MS, &d))
                 return usage_error("--delay: '%s' is not a number of milliseconds in 0..60000",
                                    val);
             o->delay_us = round_us(d * 1e3);
@@ -261,6 +256,10 @@ static int parse_demo(int argc, char **argv, struct scenario_opts *o,
         scenario_list(stdout);
         return DEMO_DONE;
     }
+    if (bulk_only && !*bulk_mode)
+        return usage_error("%s applies to the bulk transfer only: give --bytes N", bulk_only);
+    if (*bulk_mode && no_bulk)
+        return usage_error("%s does not apply to the bulk transfer (--bytes)", no_bulk);
     if (echo_only && strcmp((*scenario)->name, SCENARIO_DEFAULT) != 0)
         return usage_error("%s applies to the echo demo only, not to --scenario %s", echo_only,
                            (*scenario)->name);
@@ -271,12 +270,20 @@ static int cmd_demo(int argc, char **argv)
 {
     struct scenario_opts o;
     const struct scenario *sc;
-    int rc = parse_demo(argc, argv, &o, &sc);
+    struct bulk_opts bulk;
+    bool bulk_mode, full;
+    int rc = parse_demo(argc, argv, &o, &sc, &bulk, &bulk_mode, &full);
 
     if (rc == DEMO_DONE)
         return EXIT_SUCCESS;
     if (rc != 0)
         return rc;
+    if (bulk_mode) {
+        bulk.seed = o.seed;
+        bulk.msl_us = o.msl_us;
+        bulk.delay_us = o.delay_us;
+        return demo_bulk_run(&bulk, full, o.verbose, stdout);
+    }
     return scenario_run(sc, &o, stdout);
 }
 

@@ -3236,6 +3236,32 @@ static void test_pure_ack_after_go_back_carries_snd_max(void)
     EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 3001, .ack = F.irs + 11, .flags = A});
 }
 
+static void test_unacceptable_pure_acks_answered_at_most_every_500ms(void)
+{
+    /* RFC 9293 3.10.7.4 first check: an unacceptable segment gets an ACK. For segments with
+     * no data, SYN or FIN the answers are limited to one per 500 ms (RFC 5961 10, as Linux),
+     * so two sides that each find the other's ACKs unacceptable cannot start an ACK war;
+     * data (a zero-window probe) is answered every time. */
+    fixture_reset();
+    conn_established();
+    uint32_t old = F.irs + 1 - 100; /* before RCV.NXT: unacceptable */
+    CHECK_EQ(SEND(10 * MS, .seq = old, .ack = F.iss + 1, .flags = A),
+             SYNACK_DROP_SEQ_UNACCEPTABLE);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A});
+    CHECK_EQ(SEND(20 * MS, .seq = old, .ack = F.iss + 1, .flags = A),
+             SYNACK_DROP_SEQ_UNACCEPTABLE);
+    EXPECT_NONE(SYNACK_ESTABLISHED); /* 10 ms later: not answered */
+    CHECK_EQ(SEND(30 * MS, .seq = old, .ack = F.iss + 1, .flags = A, .len = 5),
+             SYNACK_DROP_SEQ_UNACCEPTABLE);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A}); /* data */
+    CHECK_EQ(SEND(509 * MS, .seq = old, .ack = F.iss + 1, .flags = A),
+             SYNACK_DROP_SEQ_UNACCEPTABLE);
+    EXPECT_NONE(SYNACK_ESTABLISHED); /* 499 ms after the last answer */
+    CHECK_EQ(SEND(510 * MS, .seq = old, .ack = F.iss + 1, .flags = A),
+             SYNACK_DROP_SEQ_UNACCEPTABLE);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A});
+}
+
 int main(void)
 {
     RUN(test_listen_syn_answered_with_syn_ack);
@@ -3346,6 +3372,7 @@ int main(void)
     RUN(test_close_in_syn_sent_with_data_simultaneous_open);
     RUN(test_data_and_options_fit_the_mss);
     RUN(test_pure_ack_after_go_back_carries_snd_max);
+    RUN(test_unacceptable_pure_acks_answered_at_most_every_500ms);
     RUN(test_user_calls_in_wrong_states);
     RUN(test_shutdown_read_discards);
     RUN(test_fin_out_of_order_not_processed);

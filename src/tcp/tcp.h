@@ -108,6 +108,8 @@ struct tcp_conn {
                                   ring at rcv_nxt until ESTABLISHED (RFC 9293 3.10.7.2) */
     uint32_t max_snd_wnd;      /* largest window the peer ever offered, bytes (RFC 5961 5) */
     uint32_t dup_acks;         /* consecutive duplicate ACKs (RFC 5681 2) */
+    uint64_t oow_ack_us;       /* when we last answered an unacceptable segment without
+                                  data, SYN or FIN; TCP_NO_DEADLINE for never */
 
     /* Issue 3: options, loss recovery, timers. */
     uint64_t ts_recent_us;     /* when TS.Recent was last set (RFC 7323 5.5 24-day rule), us */

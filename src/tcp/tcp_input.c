@@ -349,7 +349,18 @@ static int check_sequence(struct tcp_conn *c, const struct seg_in *s)
         tcp_send_ack(c, s->now);
         return 0;
     }
-    tcp_send_ack(c, s->now); /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+    /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A segment with nothing in it but an ACK is most
+     * likely the peer's answer to one of ours that it found unacceptable too: answering each
+     * of them can make an ACK war of a disagreement (seen with duplicated and reordered
+     * packets both ways). So such answers are limited to one per TCP_OOW_ACK_GAP_US (as
+     * RFC 5961 10 asks of challenge ACKs; Linux: tcp_invalid_ratelimit). Data (a zero-window
+     * probe), SYN and FIN are answered every time. */
+    if (s->len == 0 && c->oow_ack_us != TCP_NO_DEADLINE &&
+        s->now - c->oow_ack_us < TCP_OOW_ACK_GAP_US)
+        return SYNACK_DROP_SEQ_UNACCEPTABLE;
+    if (s->len == 0)
+        c->oow_ack_us = s->now;
+    tcp_send_ack(c, s->now);
     return SYNACK_DROP_SEQ_UNACCEPTABLE;
 }
 

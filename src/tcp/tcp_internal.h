@@ -91,6 +91,8 @@ static inline bool tcp_have_rcv_nxt(int state)
     return state >= SYNACK_SYN_RECEIVED;
 }
 
+#define TCP_OOW_ACK_GAP_US 500000u /* least time between two ACKs answering unacceptable
+                                      segments without data, SYN or FIN, us */
 #define TCP_TS_OPT_LEN 12u /* timestamps option with its two NOPs, bytes (RFC 7323 3.2) */
 
 /* The most data one segment may carry now: snd_mss less the SACK blocks an ACK would carry

@@ -75,6 +75,7 @@ void tcp_init(struct tcp_conn *c, const struct tcp_hooks *hooks,
     c->cfg = cfg;
     c->state = SYNACK_CLOSED;
     c->user_timeout_us = cfg->user_timeout_us;
+    c->oow_ack_us = TCP_NO_DEADLINE;
     struct tcp_sockopts o;
     tcp_sockopts_default(cfg, &o);
     c->nodelay = o.nodelay;

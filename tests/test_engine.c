@@ -990,6 +990,52 @@ static void test_established_window_update_rules(void)
     CHECK_EQ(F.c.snd_wl1, F.irs + 16);
 }
 
+static void test_window_taken_from_ack_of_new_data_with_older_seq(void)
+{
+    /* A segment that acknowledges new data carries the window offered from its SEG.ACK on,
+     * even when its SEQ is below SND.WL1 (a peer's retransmission after a go-back carries
+     * a lower SEQ than its earlier pure ACKs). Keeping the old SND.WND while SND.UNA moved
+     * would put our window edge beyond what the peer offered (found by the soak). */
+    fixture_reset();
+    conn_listen();
+    SEND(0, .seq = F.irs, .flags = S, .mss = PEER_MSS, .wnd = 1000);
+    EXPECT(SYNACK_SYN_RECEIVED, {.seq = F.iss, .ack = F.irs + 1, .flags = S | A});
+    SEND(0, .seq = F.irs + 1, .ack = F.iss + 1, .flags = A, .wnd = 1000);
+    EXPECT_NONE(SYNACK_ESTABLISHED);
+    CHECK_EQ(app_send(0, 3000), 3000);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A, .len = 1000});
+    /* The peer's pure ACK at SEQ IRS+101 (it had sent 100 bytes we have not seen): window
+     * edge still ISS+1001. */
+    SEND(0, .seq = F.irs + 101, .ack = F.iss + 1, .flags = A, .wnd = 1000);
+    EXPECT_NONE(SYNACK_ESTABLISHED);
+    CHECK_EQ(F.c.snd_wl1, F.irs + 101);
+    /* Its retransmission of those 100 bytes (older SEQ) acknowledges 600 bytes with a
+     * window of 400: the edge stays at ISS+1001, so nothing more may go. */
+    CHECK_EQ(SEND(0, .seq = F.irs + 1, .ack = F.iss + 601, .flags = A, .len = 100,
+                  .wnd = 400), 0);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1001, .ack = F.irs + 101, .flags = A});
+    CHECK_EQ(F.c.snd_wnd, 400);
+    CHECK_EQ(F.c.snd_una + F.c.snd_wnd, F.iss + 1001);
+}
+
+static void test_pure_ack_at_right_window_edge_accepted(void)
+{
+    /* A sender that filled our window exactly sends its pure ACKs at SEQ = SND.NXT, our
+     * RCV.NXT + RCV.WND, while that data is lost. The ACK is taken (as Linux takes it),
+     * not answered as unacceptable: refusing it made two-way transfers drop each other's
+     * ACKs until a retransmission (found by the soak). One byte beyond is unacceptable. */
+    fixture_reset();
+    conn_established();
+    CHECK_EQ(app_send(0, 100), 100);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 1, .ack = F.irs + 1, .flags = A | P, .len = 100});
+    CHECK_EQ(SEND(0, .seq = F.irs + 1 + 8192, .ack = F.iss + 101, .flags = A), 0);
+    EXPECT_NONE(SYNACK_ESTABLISHED);
+    CHECK_EQ(F.c.snd_una, F.iss + 101);
+    CHECK_EQ(SEND(0, .seq = F.irs + 2 + 8192, .ack = F.iss + 101, .flags = A),
+             SYNACK_DROP_SEQ_UNACCEPTABLE);
+    EXPECT(SYNACK_ESTABLISHED, {.seq = F.iss + 101, .ack = F.irs + 1, .flags = A});
+}
+
 static void test_established_old_ack_unacceptable(void)
 {
     /* RFC 5961 5: SEG.ACK below SND.UNA - MAX.SND.WND is dropped with an ACK. */
@@ -3306,6 +3352,8 @@ int main(void)
     RUN(test_established_send_segments_by_mss);
     RUN(test_established_send_respects_window);
     RUN(test_established_window_update_rules);
+    RUN(test_window_taken_from_ack_of_new_data_with_older_seq);
+    RUN(test_pure_ack_at_right_window_edge_accepted);
     RUN(test_established_old_ack_unacceptable);
     RUN(test_established_duplicate_acks_fast_retransmit);
     RUN(test_established_rst_exact_resets);

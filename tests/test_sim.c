@@ -24,6 +24,7 @@
 
 #include "bulk.h"
 #include "check.h"
+#include "trace/json.h"
 
 #ifndef SYNACK_NETSIM_TSV
 #define SYNACK_NETSIM_TSV "tests/netsim.tsv" /* set by cmake/sim.cmake to the source file */
@@ -689,7 +690,7 @@ static bool parse_count(const char *s, uint64_t *out)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: test_sim [--runs N] [--table FILE] | --run K | --record FILE |\n"
+    fprintf(stderr, "usage: test_sim [--runs N] [--table FILE] | --run K [--trace] | --record FILE |\n"
                     "       --bulk [--seed N] [bulk options]\nbulk options:\n%s",
             bulk_usage_text);
     return 2;
@@ -754,7 +755,16 @@ int main(int argc, char **argv)
             struct bulk_opts o;
             struct bulk_result r;
             grid_opts(k, &o);
+            /* --trace after the run number: every event as a JSON line on stderr. */
+            struct json_trace *trace = NULL;
+            if (i + 2 < argc && strcmp(argv[i + 2], "--trace") == 0) {
+                struct synack_addr a = {BULK_IP_A, 0}, b = {BULK_IP_B, BULK_PORT};
+                trace = json_new(stderr, a, b);
+                o.observer = json_observe;
+                o.observer_arg = trace;
+            }
             int rc = bulk_run(&o, &r);
+            json_free(trace);
             printf("grid run %" PRIu64 ": ", k);
             describe(stdout, &o);
             printf("\n");

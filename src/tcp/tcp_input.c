@@ -334,7 +334,12 @@ static int check_sequence(struct tcp_conn *c, const struct seg_in *s)
     if (wnd == 0)
         ok = s->seq == nxt; /* length 0; or length > 0: allowance for ACK, RST, FIN */
     else if (s->len == 0)
-        ok = seq_in(s->seq, nxt, nxt + wnd);
+        /* Table 6 says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND; the right edge itself is taken
+         * too, as Linux does (tcp_sequence): an empty segment there occupies nothing beyond
+         * the window, and it is what a sender that filled our window exactly puts in its
+         * pure ACKs (SEQ = SND.NXT) while that data is lost. Refusing them left both ends
+         * of a two-way transfer dropping each other's ACKs until a retransmission. */
+        ok = seq_in_closed(s->seq, nxt, nxt + wnd);
     else
         ok = seq_in(s->seq, nxt, nxt + wnd) || seq_in(s->seq + s->len - 1, nxt, nxt + wnd);
     if (ok)
@@ -491,7 +496,8 @@ static int check_ack(struct tcp_conn *c, const struct seg_in *s)
                !has(s, SYNACK_SYN | SYNACK_FIN) &&
                ((uint32_t)s->h->wnd << c->snd_wscale) == c->snd_wnd && c->snd_wnd > 0;
     uint32_t acked = 0;
-    if (seq_gt(ack, c->snd_una))
+    bool advances = seq_gt(ack, c->snd_una);
+    if (advances)
         acked = ack_new(c, s, ack, s->now);
     if (tcp_syn_acked(c)) {
         /* RFC 6675 4 Update(): record the SACK blocks; one that SACKs new data makes the
@@ -505,9 +511,17 @@ static int check_ack(struct tcp_conn *c, const struct seg_in *s)
             dup = true;
     }
     /* SND.UNA =< SEG.ACK =< SND.NXT: update the send window unless the segment is older
-     * than the last update (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)). */
-    if (seq_geq(ack, c->snd_una) &&
-        (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack)))) {
+     * than the last update (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)).
+     * A segment that acknowledges new data is newer than every one before it, whatever its
+     * SEQ, and its window is taken too: the peer offers SEG.WND from SEG.ACK on, while
+     * SND.WND is "an offset from SND.UNA" (3.10.7.4). Keeping the old SND.WND while SND.UNA
+     * moves on would push our window edge past what the peer offered, and the grid's soak
+     * found that overrun desynchronising two-way transfers. SEQ alone is no guide to age:
+     * a peer's retransmissions after a go-back carry a lower SEQ than its earlier pure ACKs.
+     * Linux's tcp_may_update_window takes an advancing ACK's window the same way. */
+    if (advances || (seq_geq(ack, c->snd_una) &&
+                     (seq_lt(c->snd_wl1, s->seq) ||
+                      (c->snd_wl1 == s->seq && seq_leq(c->snd_wl2, ack))))) {
         take_window(c, s);
         c->snd_wl1 = s->seq;
         c->snd_wl2 = ack;

@@ -410,8 +410,9 @@ static bool bed_finish(struct bed *b)
     if (!b->failed && (st.conn_reset || st.conn_timeout))
         bed_fail(b, "%" PRIu64 " connections reset, %" PRIu64 " timed out", st.conn_reset,
                  st.conn_timeout);
-    printf("INFO counters at the end: 0 connections, 0 TIME-WAIT, 0 descriptors: %s\n",
-           b->failed ? "no" : "yes");
+    printf("INFO counters at the end (all stacks): %" PRIu64 " connections, %" PRIu64
+           " TIME-WAIT, %" PRIu64 " descriptors\n",
+           st.conn_current, st.time_wait_current, st.sockets_current);
     return !b->failed;
 }
 
@@ -609,16 +610,16 @@ out:
 
 /* ---- W2: connection rate ------------------------------------------------------------------ */
 
-/* One connection of W2: connect, 1-byte request, 1-byte reply, close. Returns false if it
- * failed (the reason is printed; the run goes on). */
-static bool one_exchange(struct bed *b, struct synack_stack *c, uint64_t i)
+/* One connection of W2: connect, 1-byte request, 1-byte reply, close. Returns 0, or the
+ * error that failed it (printed; the run goes on unless memory ran out). */
+static int one_exchange(struct bed *b, struct synack_stack *c, uint64_t i)
 {
     static const struct synack_addr peer = {SERVER_IP, SERVER_PORT};
     uint64_t deadline = bed_now(b) + CONN_TIMEOUT_US;
     int fd = synack_socket(c), rc = 0;
     if (fd < 0) {
         fprintf(stderr, "W2: connection %" PRIu64 ": socket: %s\n", i, synack_strerror(fd));
-        return false;
+        return fd;
     }
     rc = synack_connect(c, fd, &peer);
     if (rc != SYNACK_EINPROGRESS)
@@ -644,14 +645,14 @@ static bool one_exchange(struct bed *b, struct synack_stack *c, uint64_t i)
     if (rep != req) {
         fprintf(stderr, "W2: connection %" PRIu64 ": reply 0x%02x, expected 0x%02x\n", i, rep,
                 req);
-        return false;
+        return SYNACK_EINVAL;
     }
-    return true;
+    return 0;
 failed:
     fprintf(stderr, "W2: connection %" PRIu64 " failed: %s\n", i,
             rc ? synack_strerror(rc) : "no reply");
     synack_abort(c, fd);
-    return false;
+    return rc ? rc : SYNACK_EINVAL;
 }
 
 static int run_w2(const struct opts *o)
@@ -672,40 +673,40 @@ static int run_w2(const struct opts *o)
     printf("INFO %s %" PRIu64 " sequential connections, each connect + 1-byte request + 1-byte "
            "reply + client close; latency from socket() to the reply read; TIME-WAIT %" PRIu64
            " s piles up on %d client addresses\n", id, n, 2 * b.msl_us / 1000000, b.ncli);
-    uint64_t failures = 0, last = mono_ns(), start = mono_ns();
-    for (uint64_t i = 0; i < n; i++) {
-        struct synack_stack *c = b.cli[i / PORTS_PER_CLIENT];
+    uint64_t failures = 0, done = 0, last = mono_ns(), start = mono_ns();
+    for (; done < n && !b.failed; done++) {
+        struct synack_stack *c = b.cli[done / PORTS_PER_CLIENT];
         uint64_t t = mono_ns();
-        if (!one_exchange(&b, c, i))
-            failures++;
-        lat[i] = mono_ns() - t;
-        if (b.failed)
-            break;
+        int rc = one_exchange(&b, c, done);
+        lat[done] = mono_ns() - t;
         struct synack_stats st;
         synack_stack_stats(c, &st);
-        if (st.drops[SYNACK_DROP_NO_MEMORY] != 0 || failures > 100) {
-            bed_fail(&b, "stopped after %" PRIu64 " connections: %s", i + 1,
-                     failures > 100 ? "too many failures" : "out of memory");
-            break;
-        }
-        progress(id, i + 1, n, &last);
+        if (rc == SYNACK_ENOMEM || st.drops[SYNACK_DROP_NO_MEMORY] != 0)
+            bed_fail(&b, "out of memory after %" PRIu64 " connections (%" PRIu64
+                         " in TIME-WAIT)", done, st.time_wait_current);
+        else if (rc != 0 && ++failures > 100)
+            bed_fail(&b, "stopped after %" PRIu64 " failed connections", failures);
+        progress(id, done + 1, n, &last);
     }
     /* The rate counts until the server has closed every connection too. */
-    settle_closed(&b, n);
+    if (!b.failed)
+        settle_closed(&b, n);
     double secs = (double)(mono_ns() - start) / 1e9;
     if (b.srv_closed != n && !b.failed)
         bed_fail(&b, "the server closed %" PRIu64 " of %" PRIu64 " connections", b.srv_closed,
                  n);
-    bool ok = bed_finish(&b);
+    if (failures)
+        bed_fail(&b, "%" PRIu64 " connections failed", failures);
+    /* A failed run prints no figures: they would describe a different workload. */
+    if (!bed_finish(&b)) {
+        free(lat);
+        return report_failure(id, &b);
+    }
     printf("RESULT %s synack rate %.0f conn/s\n", id, (double)n / secs);
     printf("RESULT %s synack p50 %.1f us\n", id, (double)quantile(lat, n, 0.50) / 1e3);
     printf("RESULT %s synack p99 %.1f us\n", id, (double)quantile(lat, n, 0.99) / 1e3);
     printf("RESULT %s synack failures %" PRIu64 " conn\n", id, failures);
     free(lat);
-    if (failures)
-        bed_fail(&b, "%" PRIu64 " connections failed", failures);
-    if (!ok || b.failed)
-        return report_failure(id, &b);
     bed_free(&b);
     return 0;
 }
@@ -724,9 +725,7 @@ static bool open_idle(struct bed *b, uint64_t n, int *fds, const char *what)
             struct synack_stack *c = b->cli[i % (uint64_t)b->ncli];
             int fd = synack_socket(c), rc = 0;
             if (fd < 0 || (rc = synack_connect(c, fd, &peer)) != SYNACK_EINPROGRESS) {
-                bed_fail(b, "%s: connection %" PRIu64 ": %s%s", what, i,
-                         synack_strerror(fd < 0 ? fd : rc),
-                         (fd == SYNACK_ENOMEM || rc == SYNACK_ENOMEM) ? " (out of memory)" : "");
+                bed_fail(b, "connection %" PRIu64 ": %s", i, synack_strerror(fd < 0 ? fd : rc));
                 return false;
             }
             fds[i] = fd;
@@ -739,12 +738,12 @@ static bool open_idle(struct bed *b, uint64_t n, int *fds, const char *what)
             struct synack_stats st;
             sum_stats(b, &st);
             if (st.drops[SYNACK_DROP_NO_MEMORY] != 0) {
-                bed_fail(b, "%s: out of memory after %" PRIu64 " connections (the stack "
-                            "dropped a SYN for want of memory)", what, b->srv_accepted);
+                bed_fail(b, "out of memory after %" PRIu64 " connections (a SYN was "
+                            "dropped for want of memory)", b->srv_accepted);
                 return false;
             }
             if (bed_now(b) > deadline) {
-                bed_fail(b, "%s: connections not established in %llu s", what,
+                bed_fail(b, "connections not established in %llu s",
                          SETTLE_TIMEOUT_US / 1000000);
                 return false;
             }

@@ -65,6 +65,7 @@ static const char *usage_text =
     "       synack_bench W3 (--conns N | --tw N) [--quick]\n"
     "       synack_bench W4 [--rounds N] [--quick]\n"
     "       synack_bench W5 --others N [--rounds N] [--quick]\n"
+    "       synack_bench ID [--quick]   (a suite id: W2-20k, W3-est-1M, W3-tw, W5-10k, ...)\n"
     "options: --delack-us N (delayed ACK timeout, default 40000), --mem-limit-mib N\n"
     "         (address-space limit; default 3/4 of the machine's memory)\n";
 
@@ -428,6 +429,7 @@ static void progress(const char *what, uint64_t done, uint64_t total, uint64_t *
 
 struct opts {
     const char *workload;
+    const char *id;      /* the suite's workload id when given as one (W2-20k), else NULL */
     uint64_t bytes, conns, tw, rounds, others, delack_us, mem_mib;
     bool quick, have_conns, have_tw, have_rounds, have_others, have_bytes;
 };
@@ -661,6 +663,8 @@ static int run_w2(const struct opts *o)
     char id[48], sz[24];
     size_name(n, sz, sizeof sz);
     snprintf(id, sizeof id, "W2-%s", sz);
+    if (o->id)
+        snprintf(id, sizeof id, "%s", o->id);
     uint64_t *lat = malloc((size_t)n * sizeof *lat);
     struct bed b;
     struct bed_opts bo = base_opts(o, clients_for(n), PORTS_PER_CLIENT);
@@ -775,6 +779,8 @@ static int run_w3(const struct opts *o)
     char id[48], sz[24];
     size_name(n, sz, sizeof sz);
     snprintf(id, sizeof id, tw ? "W3-tw" : "W3-est-%s", sz);
+    if (o->id)
+        snprintf(id, sizeof id, "%s", o->id);
     int *fds = malloc((size_t)(n + CONN_BATCH) * sizeof *fds);
     struct bed b;
     struct bed_opts bo = base_opts(o, clients_for(n + CONN_BATCH), (uint32_t)(n + CONN_BATCH));
@@ -871,6 +877,8 @@ static int run_w45(const struct opts *o, bool w5)
     char id[48], sz[24];
     size_name(others, sz, sizeof sz);
     snprintf(id, sizeof id, w5 ? "W5-%s" : "W4", sz);
+    if (o->id)
+        snprintf(id, sizeof id, "%s", o->id);
     uint64_t *lat = malloc((size_t)rounds * sizeof *lat);
     int *fds = malloc((size_t)(others + 1) * sizeof *fds);
     struct bed b;
@@ -954,6 +962,45 @@ static void parse(int argc, char **argv, struct opts *o)
     }
 }
 
+/* The size in a workload id ("20k" of W2-20k); 0 if it is not one. */
+static uint64_t id_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s < '0' || *s > '9')
+        return 0;
+    uint64_t mul = !strcmp(end, "k") ? 1000 : !strcmp(end, "M") ? 1000000 : *end ? 0 : 1;
+    return (uint64_t)v * mul;
+}
+
+/* A suite workload id (W2-20k, W3-est-1M, W3-tw, W5-10k), as the runner gives it to every
+ * implementation, becomes the workload and its size. Under --quick the size is capped at
+ * the quick form's (1000) and the id printed stays the one asked for. */
+static void parse_id(struct opts *o)
+{
+    const char *w = o->workload;
+    uint64_t n = 0, *dst = NULL;
+    bool *have = NULL;
+    if (!strncmp(w, "W2-", 3))
+        n = id_size(w + 3), dst = &o->conns, have = &o->have_conns, o->workload = "W2";
+    else if (!strncmp(w, "W3-est-", 7))
+        n = id_size(w + 7), dst = &o->conns, have = &o->have_conns, o->workload = "W3";
+    else if (!strcmp(w, "W3-tw"))
+        n = 100000, dst = &o->tw, have = &o->have_tw, o->workload = "W3";
+    else if (!strncmp(w, "W5-", 3))
+        n = id_size(w + 3), dst = &o->others, have = &o->have_others, o->workload = "W5";
+    else
+        return;
+    if (n == 0)
+        die_usage("bad workload id '%s'", w);
+    if (*have)
+        die_usage("%s already gives the size", w);
+    o->id = w;
+    *dst = o->quick && n > 1000 ? 1000 : n;
+    *have = true;
+}
+
 /* Which options each workload takes, and the required ones. */
 static void validate(const struct opts *o)
 {
@@ -987,6 +1034,7 @@ int main(int argc, char **argv)
 {
     struct opts o;
     parse(argc, argv, &o);
+    parse_id(&o);
     validate(&o);
     setvbuf(stdout, NULL, _IOLBF, 0);
     limit_memory(o.mem_mib);

@@ -872,7 +872,7 @@ static bool ping_pong(struct bed *b, struct synack_stack *c, int fd, uint64_t ro
 
 static int run_w45(const struct opts *o, bool w5)
 {
-    uint64_t rounds = o->have_rounds ? o->rounds : o->quick ? 10000 : w5 ? 300000 : 1000000;
+    uint64_t rounds = o->have_rounds ? o->rounds : o->quick ? 10000 : w5 ? 200000 : 1000000;
     uint64_t others = w5 ? (o->quick && !o->have_others ? 1000 : o->others) : 0;
     char id[48], sz[24];
     size_name(others, sz, sizeof sz);
@@ -987,7 +987,7 @@ static void parse_id(struct opts *o)
     else if (!strncmp(w, "W3-est-", 7))
         n = id_size(w + 7), dst = &o->conns, have = &o->have_conns, o->workload = "W3";
     else if (!strcmp(w, "W3-tw"))
-        n = 100000, dst = &o->tw, have = &o->have_tw, o->workload = "W3";
+        n = 10000, dst = &o->tw, have = &o->have_tw, o->workload = "W3";
     else if (!strncmp(w, "W5-", 3))
         n = id_size(w + 3), dst = &o->others, have = &o->have_others, o->workload = "W5";
     else

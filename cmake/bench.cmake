@@ -29,3 +29,19 @@ endforeach()
 
 add_test(NAME bench_runner_selftest COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/run --selftest)
 set_tests_properties(bench_runner_selftest PROPERTIES LABELS bench TIMEOUT 60)
+
+# `synack bench` finds bench/run in the source tree it was built from.
+target_compile_definitions(synack PRIVATE SYNACK_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
+
+# The TUN workloads' quick forms (root; 77 = cannot run here, as the interop tests).
+foreach(id W1b-k2s W1b-s2k W2tun-1k)
+  add_test(NAME bench_${id} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/tun_bench.sh
+           $<TARGET_FILE:synack> ${id} --quick)
+  set_tests_properties(bench_${id} PROPERTIES LABELS "bench;interop" SKIP_RETURN_CODE 77
+                       TIMEOUT 300 RUN_SERIAL TRUE)
+endforeach()
+
+# `synack bench` runs the runner (its --selftest) and rejects bad flags with status 2.
+add_test(NAME bench_cli COMMAND sh -c
+  "$<TARGET_FILE:synack> bench --selftest && { $<TARGET_FILE:synack> bench --bogus 2>/dev/null; test $? -eq 2; }")
+set_tests_properties(bench_cli PROPERTIES LABELS bench TIMEOUT 60)

@@ -5,6 +5,7 @@
  *                           ladder: the echo demo, or a named scenario (--scenario NAME)
  *   synack serve ...        a server on a Linux TUN device (net.c; synack serve --help)
  *   synack connect ...      a client on a Linux TUN device (net.c; synack connect --help)
+ *   synack bench ...        the benchmark suite: runs bench/run (bench_cmd.c)
  *   synack help | --help    usage
  *
  * Exit status: 0 success, 1 the demo or scenario failed (the reason is printed), 2 bad
@@ -25,6 +26,7 @@
 
 #include "demo_bulk.h"
 #include "args.h"
+#include "bench_cmd.h"
 #include "net.h"
 #include "scenarios.h"
 
@@ -44,6 +46,8 @@ static const char usage_text[] =
     "  serve           a server on a Linux TUN device, talking to real TCP peers\n"
     "                  (synack serve --help)\n"
     "  connect         a client on a Linux TUN device (synack connect --help)\n"
+    "  bench           the benchmark suite against lwIP and the kernel: runs bench/run from\n"
+    "                  the source tree (synack bench --help)\n"
     "  help            print this help\n"
     "\n"
     "demo options:\n"
@@ -305,6 +309,7 @@ static const struct {
     {"demo", cmd_demo},
     {"serve", synack_cmd_serve},
     {"connect", synack_cmd_connect},
+    {"bench", synack_cmd_bench},
     {"help", cmd_help},
     {"--help", cmd_help},
     {"-h", cmd_help},

@@ -50,7 +50,7 @@
 #define SERVER_PORT 5001
 #define PORTS_PER_CLIENT 60000u    /* ephemeral ports used per client address (of 64,512) */
 #define MAX_CLIENTS 64
-#define W5_CLIENTS 17              /* W5 always spreads its others over this many clients */
+#define W5_CLIENTS 18              /* W5 always spreads its others over this many clients */
 #define WRITE_BYTES (128u * 1024)  /* W1a application write size */
 #define BULK_BUF (1u << 20)        /* W1a send and receive buffers, bytes */
 #define GOLDEN 0x9e3779b97f4a7c15ull
@@ -685,9 +685,11 @@ static int run_w2(const struct opts *o)
         lat[done] = mono_ns() - t;
         struct synack_stats st;
         synack_stack_stats(c, &st);
-        if (rc == SYNACK_ENOMEM || st.drops[SYNACK_DROP_NO_MEMORY] != 0)
+        if (rc == SYNACK_ENOMEM || st.drops[SYNACK_DROP_NO_MEMORY] != 0) {
+            sum_stats(&b, &st);
             bed_fail(&b, "out of memory after %" PRIu64 " connections (%" PRIu64
                          " in TIME-WAIT)", done, st.time_wait_current);
+        }
         else if (rc != 0 && ++failures > 100)
             bed_fail(&b, "stopped after %" PRIu64 " failed connections", failures);
         progress(id, done + 1, n, &last);
@@ -1023,9 +1025,9 @@ static void validate(const struct opts *o)
     uint64_t max_conns = (uint64_t)PORTS_PER_CLIENT * (MAX_CLIENTS - 1);
     if ((o->have_conns && (o->conns == 0 || o->conns > max_conns)) ||
         (o->have_tw && (o->tw == 0 || o->tw > max_conns)) ||
-        (o->have_others && o->others > (uint64_t)PORTS_PER_CLIENT * (W5_CLIENTS - 1)))
+        (o->have_others && o->others >= (uint64_t)PORTS_PER_CLIENT * W5_CLIENTS))
         die_usage("connection count out of range (1 .. %" PRIu64 "; W5: .. %" PRIu64 ")",
-                  max_conns, (uint64_t)PORTS_PER_CLIENT * (W5_CLIENTS - 1));
+                  max_conns, (uint64_t)PORTS_PER_CLIENT * W5_CLIENTS - 1);
     if (o->have_rounds && (o->rounds == 0 || o->rounds > 1000000000))
         die_usage("--rounds must be 1 .. 10^9");
 }

@@ -910,7 +910,7 @@ static int run_w45(const struct opts *o, bool w5)
     settle_closed(&b, b.srv_accepted);
     if (!bed_finish(&b))
         goto fail;
-    printf("RESULT %s synack rate %.0f trans/s\n", id, (double)rounds / secs);
+    printf("RESULT %s synack tps %.0f trans/s\n", id, (double)rounds / secs);
     if (w5)
         printf("RESULT %s synack per_rt %.0f ns\n", id, secs * 1e9 / (double)rounds);
     printf("RESULT %s synack p50 %.2f us\n", id, (double)quantile(lat, rounds, 0.50) / 1e3);

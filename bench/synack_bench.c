@@ -675,7 +675,7 @@ static int run_w2(const struct opts *o)
     }
     print_config(o, &b);
     printf("INFO %s %" PRIu64 " sequential connections, each connect + 1-byte request + 1-byte "
-           "reply + client close; latency from socket() to the reply read; TIME-WAIT %" PRIu64
+           "reply + client close; latency from socket() to close() after the reply; TIME-WAIT %" PRIu64
            " s piles up on %d client addresses\n", id, n, 2 * b.msl_us / 1000000, b.ncli);
     uint64_t failures = 0, done = 0, last = mono_ns(), start = mono_ns();
     for (; done < n && !b.failed; done++) {

@@ -268,7 +268,8 @@ static void bed_free(struct bed *b)
     free(b->echo_buf);
 }
 
-/* Builds the network: the server listening on SERVER_PORT and o->ncli clients. */
+/* Builds the network: the server listening on SERVER_PORT and o->ncli clients. On failure
+ * the bed is partly built: bed_free() takes it. */
 static bool bed_init(struct bed *b, const struct bed_opts *o)
 {
     memset(b, 0, sizeof *b);
@@ -506,106 +507,139 @@ static uint64_t pattern_check(const uint8_t *p, uint64_t off, size_t n)
     return UINT64_MAX;
 }
 
+/* A W1a run: the client's connection, the server's, and how far each got. */
+struct bulk {
+    struct bed *b;
+    struct synack_stack *c;   /* the client stack */
+    int fd, sfd;              /* client and server descriptors (sfd -1 until accepted) */
+    uint64_t total, sent, recvd;
+    uint8_t *wbuf, *rbuf;     /* application buffers of WRITE_BYTES */
+    size_t wpos;              /* bytes of wbuf already accepted by send() */
+    uint64_t check_ns;        /* time spent making and checking the pattern */
+};
+
+/* The client application: keeps the send buffer full, one 128 KiB buffer at a time. */
+static void bulk_write(struct bulk *k)
+{
+    while (k->sent < k->total) {
+        if (k->wpos == WRITE_BYTES) {
+            uint64_t t = mono_ns();
+            pattern_fill(k->wbuf, k->sent, WRITE_BYTES);
+            k->check_ns += mono_ns() - t;
+            k->wpos = 0;
+        }
+        size_t want = WRITE_BYTES - k->wpos;
+        if (want > k->total - k->sent)
+            want = (size_t)(k->total - k->sent);
+        int w = synack_send(k->c, k->fd, k->wbuf + k->wpos, want);
+        if (w == SYNACK_EAGAIN)
+            return;
+        if (w < 0) {
+            bed_fail(k->b, "client send: %s", synack_strerror(w));
+            return;
+        }
+        k->sent += (uint64_t)w;
+        k->wpos += (size_t)w;
+    }
+}
+
+/* The server application: accepts once, then reads and checks everything there is. */
+static void bulk_read(struct bulk *k)
+{
+    struct bed *b = k->b;
+    if (k->sfd < 0) {
+        k->sfd = synack_accept(b->srv, b->listen_fd, NULL);
+        if (k->sfd < 0 && k->sfd != SYNACK_EAGAIN)
+            bed_fail(b, "accept: %s", synack_strerror(k->sfd));
+    }
+    int r;
+    while (k->sfd >= 0 && (r = synack_recv(b->srv, k->sfd, k->rbuf, WRITE_BYTES)) > 0) {
+        uint64_t t = mono_ns();
+        uint64_t bad = pattern_check(k->rbuf, k->recvd, (size_t)r);
+        k->check_ns += mono_ns() - t;
+        if (bad != UINT64_MAX || k->recvd + (uint64_t)r > k->total) {
+            bed_fail(b, "byte %" PRIu64 " received is wrong (or past the end)", bad);
+            return;
+        }
+        k->recvd += (uint64_t)r;
+    }
+}
+
+/* Both applications until every byte is acknowledged and read; returns when the final byte
+ * was acknowledged (0 on failure). */
+static uint64_t bulk_transfer(struct bulk *k)
+{
+    uint64_t end_ns = 0, last = mono_ns();
+    while (!k->b->failed && (end_ns == 0 || k->recvd < k->total)) {
+        bulk_write(k);
+        pump(k->b);
+        bulk_read(k);
+        struct synack_status st;
+        if (end_ns == 0 && k->sent == k->total && synack_status(k->c, k->fd, &st) == 0 &&
+            st.send_queued == 0)
+            end_ns = mono_ns();
+        progress("W1a bytes received", k->recvd, k->total, &last);
+    }
+    return k->b->failed ? 0 : end_ns;
+}
+
+/* The client closes; the server reads its EOF (nothing more may come) and closes. */
+static void bulk_close(struct bulk *k)
+{
+    struct bed *b = k->b;
+    synack_close(k->c, k->fd);
+    uint64_t deadline = bed_now(b) + SETTLE_TIMEOUT_US;
+    int r;
+    while ((r = synack_recv(b->srv, k->sfd, k->rbuf, WRITE_BYTES)) != 0) {
+        if (r > 0 || bed_now(b) > deadline) {
+            bed_fail(b, r > 0 ? "data past the end" : "no end of file from the client");
+            break;
+        }
+        pump(b);
+    }
+    synack_close(b->srv, k->sfd);
+    if (k->recvd != k->total)
+        bed_fail(b, "received %" PRIu64 " of %" PRIu64 " bytes", k->recvd, k->total);
+}
+
 static int run_w1a(const struct opts *o)
 {
-    uint64_t total = o->have_bytes ? o->bytes : o->quick ? 16ull << 20 : 1ull << 30;
     struct bed b;
+    struct bulk k = {.b = &b, .sfd = -1, .wpos = WRITE_BYTES};
+    k.total = o->have_bytes ? o->bytes : o->quick ? 16ull << 20 : 1ull << 30;
     struct bed_opts bo = base_opts(o, 1, 16);
     bo.sndbuf = BULK_BUF;
     bo.rcvbuf = BULK_BUF;
-    uint8_t *wbuf = malloc(WRITE_BYTES), *rbuf = malloc(WRITE_BYTES);
-    if (!wbuf || !rbuf || !bed_init(&b, &bo)) {
-        fprintf(stderr, "synack_bench W1a: setup failed (out of memory?)\n");
-        return 1;
+    k.wbuf = malloc(WRITE_BYTES);
+    k.rbuf = malloc(WRITE_BYTES);
+    bool ok = bed_init(&b, &bo) && k.wbuf && k.rbuf;
+    if (ok) {
+        print_config(o, &b);
+        printf("INFO W1a %" PRIu64 " bytes, writes of %u bytes, send/receive buffers %u bytes, "
+               "every byte checked against the pattern\n", k.total, WRITE_BYTES, BULK_BUF);
+    } else {
+        bed_fail(&b, "setup failed (out of memory?)");
     }
-    print_config(o, &b);
-    printf("INFO W1a %" PRIu64 " bytes, writes of %u bytes, send/receive buffers %u bytes, "
-           "every byte checked against the pattern\n", total, WRITE_BYTES, BULK_BUF);
-    struct synack_stack *c = b.cli[0];
-    uint64_t start = mono_ns(), check_ns = 0, last = start;
-    int fd = synack_socket(c), sfd = -1;
-    struct synack_addr peer = {SERVER_IP, SERVER_PORT};
-    if (fd < 0 || synack_connect(c, fd, &peer) != SYNACK_EINPROGRESS) {
+    k.c = b.cli[0];
+    uint64_t start = mono_ns(), end_ns = 0;
+    static const struct synack_addr peer = {SERVER_IP, SERVER_PORT};
+    if (ok && ((k.fd = synack_socket(k.c)) < 0 ||
+               synack_connect(k.c, k.fd, &peer) != SYNACK_EINPROGRESS))
         bed_fail(&b, "connect failed");
-        goto out;
-    }
-    uint64_t sent = 0, recvd = 0, wpos = WRITE_BYTES, end_ns = 0;
-    while (!b.failed && (end_ns == 0 || recvd < total)) {
-        /* Client: keep the send buffer full, one 128 KiB application buffer at a time. */
-        while (sent < total) {
-            if (wpos == WRITE_BYTES) {
-                uint64_t t = mono_ns();
-                pattern_fill(wbuf, sent, WRITE_BYTES);
-                check_ns += mono_ns() - t;
-                wpos = 0;
-            }
-            size_t want = WRITE_BYTES - wpos;
-            if (want > total - sent)
-                want = (size_t)(total - sent);
-            int w = synack_send(c, fd, wbuf + wpos, want);
-            if (w == SYNACK_EAGAIN)
-                break;
-            if (w < 0) {
-                bed_fail(&b, "client send: %s", synack_strerror(w));
-                break;
-            }
-            sent += (uint64_t)w;
-            wpos += (uint64_t)w;
-        }
-        pump(&b);
-        /* Server: accept once, then read and check everything there is. */
-        if (sfd < 0) {
-            sfd = synack_accept(b.srv, b.listen_fd, NULL);
-            if (sfd < 0 && sfd != SYNACK_EAGAIN)
-                bed_fail(&b, "accept: %s", synack_strerror(sfd));
-        }
-        int r;
-        while (sfd >= 0 && (r = synack_recv(b.srv, sfd, rbuf, WRITE_BYTES)) > 0) {
-            uint64_t t = mono_ns();
-            uint64_t bad = pattern_check(rbuf, recvd, (size_t)r);
-            check_ns += mono_ns() - t;
-            if (bad != UINT64_MAX || recvd + (uint64_t)r > total) {
-                bed_fail(&b, "byte %" PRIu64 " received is wrong (or past the end)", bad);
-                break;
-            }
-            recvd += (uint64_t)r;
-        }
-        if (end_ns == 0 && sent == total) {
-            struct synack_status st;
-            if (synack_status(c, fd, &st) == 0 && st.send_queued == 0)
-                end_ns = mono_ns(); /* the final byte is acknowledged */
-        }
-        progress("W1a bytes received", recvd, total, &last);
-    }
-    if (b.failed)
-        goto out;
-    /* Goodput: connect to the final byte acknowledged (the receiver may still be reading
-     * the last buffer then; the check of the bytes goes on after). */
-    double secs = (double)(end_ns - start) / 1e9;
+    if (!b.failed)
+        end_ns = bulk_transfer(&k);
     double wall = (double)(mono_ns() - start) / 1e9;
-    synack_close(c, fd);
-    int r;
-    uint64_t deadline = bed_now(&b) + SETTLE_TIMEOUT_US;
-    while ((r = synack_recv(b.srv, sfd, rbuf, WRITE_BYTES)) != 0 && bed_now(&b) < deadline) {
-        if (r > 0) {
-            bed_fail(&b, "data past the end");
-            break;
-        }
-        pump(&b);
-    }
-    synack_close(b.srv, sfd);
-    if (recvd != total)
-        bed_fail(&b, "received %" PRIu64 " of %" PRIu64 " bytes", recvd, total);
-    if (!bed_finish(&b))
-        goto out;
-    printf("INFO W1a all %" PRIu64 " bytes verified; pattern generation and check took "
-           "%.1f%% of the wall time\n", total, 100.0 * (double)check_ns / 1e9 / wall);
-    printf("RESULT W1a synack goodput %.2f Gb/s\n", (double)total * 8 / secs / 1e9);
-out:
-    free(wbuf);
-    free(rbuf);
-    if (b.failed)
+    if (!b.failed)
+        bulk_close(&k);
+    free(k.wbuf);
+    free(k.rbuf);
+    if (b.failed || !bed_finish(&b))
         return report_failure("W1a", &b);
+    /* Goodput: connect to the final byte acknowledged. */
+    double secs = (double)(end_ns - start) / 1e9;
+    printf("INFO W1a all %" PRIu64 " bytes verified; pattern generation and check took "
+           "%.1f%% of the wall time\n", k.total, 100.0 * (double)k.check_ns / 1e9 / wall);
+    printf("RESULT W1a synack goodput %.2f Gb/s\n", (double)k.total * 8 / secs / 1e9);
     bed_free(&b);
     return 0;
 }
@@ -668,10 +702,10 @@ static int run_w2(const struct opts *o)
     uint64_t *lat = malloc((size_t)n * sizeof *lat);
     struct bed b;
     struct bed_opts bo = base_opts(o, clients_for(n), PORTS_PER_CLIENT);
-    if (!lat || !bed_init(&b, &bo)) {
-        fprintf(stderr, "synack_bench %s: setup failed (out of memory?)\n", id);
+    if (!bed_init(&b, &bo) || !lat) {
         free(lat);
-        return 1;
+        bed_fail(&b, "setup failed (out of memory?)");
+        return report_failure(id, &b);
     }
     print_config(o, &b);
     printf("INFO %s %" PRIu64 " sequential connections, each connect + 1-byte request + 1-byte "
@@ -786,10 +820,10 @@ static int run_w3(const struct opts *o)
     int *fds = malloc((size_t)(n + CONN_BATCH) * sizeof *fds);
     struct bed b;
     struct bed_opts bo = base_opts(o, clients_for(n + CONN_BATCH), (uint32_t)(n + CONN_BATCH));
-    if (!fds || !bed_init(&b, &bo)) {
-        fprintf(stderr, "synack_bench %s: setup failed (out of memory?)\n", id);
+    if (!bed_init(&b, &bo) || !fds) {
         free(fds);
-        return 1;
+        bed_fail(&b, "setup failed (out of memory?)");
+        return report_failure(id, &b);
     }
     print_config(o, &b);
     /* A warm-up batch first: memnet's packet pool and the stacks' tables reach their working
@@ -887,11 +921,11 @@ static int run_w45(const struct opts *o, bool w5)
     /* W5 spreads its others over the same number of clients at every N, so that only the
      * number of connections differs between W5-10 and W5-1M. */
     struct bed_opts bo = base_opts(o, w5 ? W5_CLIENTS : 1, (uint32_t)(others + 16));
-    if (!lat || !fds || !bed_init(&b, &bo)) {
-        fprintf(stderr, "synack_bench %s: setup failed (out of memory?)\n", id);
+    if (!bed_init(&b, &bo) || !lat || !fds) {
         free(lat);
         free(fds);
-        return 1;
+        bed_fail(&b, "setup failed (out of memory?)");
+        return report_failure(id, &b);
     }
     print_config(o, &b);
     printf("INFO %s %" PRIu64 " round trips of 1 byte each way on one connection%s%" PRIu64

@@ -165,7 +165,8 @@ enum synack_drop_reason {
     SYNACK_DROP_TCP_CHECKSUM,    /* TCP checksum wrong */
     SYNACK_DROP_TCP_BAD_PORT,    /* source or destination port 0 */
     SYNACK_DROP_BACKLOG_FULL,    /* SYN to a listener whose queues are full */
-    SYNACK_DROP_NO_MEMORY,       /* no memory or connection slot for a new connection */
+    SYNACK_DROP_NO_MEMORY,       /* no memory or connection slot for a new connection, or
+                                    no memory for the receive buffer data needs */
     SYNACK_DROP_NO_SOCKET,       /* no connection or listener (answered with RST if allowed) */
     SYNACK_DROP_SEQ_UNACCEPTABLE,/* RFC 9293 3.10.7.4 first check failed (ACK sent) */
     SYNACK_DROP_ACK_UNACCEPTABLE,/* ACK of nothing we sent, or too old */
@@ -262,6 +263,10 @@ struct synack_stats {
     uint64_t conn_current;           /* connections in the table now (incl. TIME-WAIT) */
     uint64_t time_wait_current;      /* of which in TIME-WAIT */
     uint64_t sockets_current;        /* open descriptors */
+    uint64_t buffers_current;        /* send/receive buffers with memory now: a buffer gets
+                                        memory when it first has bytes to hold and gives it
+                                        back when empty again */
+    uint64_t buffer_bytes;           /* bytes of memory those buffers hold */
     uint64_t drops[SYNACK_DROP_REASON_COUNT]; /* per enum synack_drop_reason */
 };
 void synack_stack_stats(const struct synack_stack *s, struct synack_stats *out);

@@ -215,13 +215,13 @@ int synack_connect(struct synack_stack *s, int fd, const struct synack_addr *pee
     }
     if (peer->ip == 0 || peer->port == 0)
         return SYNACK_EINVAL;
-    if (s->nconns >= s->cfg.max_connections)
+    if (table_conn_count(s) >= s->cfg.max_connections)
         return SYNACK_ENOBUFS;
 
     uint16_t port;
     if (k->owns_port) {
         port = k->local.port;
-        if (table_lookup(s, s->cfg.ip, port, peer->ip, peer->port))
+        if (table_tuple_used(s, s->cfg.ip, port, peer->ip, peer->port))
             return SYNACK_EADDRINUSE; /* e.g. this 4-tuple still in TIME-WAIT */
     } else {
         port = ports_pick(s, peer->ip, peer->port);
@@ -266,6 +266,9 @@ int synack_send(struct synack_stack *s, int fd, const void *buf, size_t len)
     if (k->wr_shut)
         return SYNACK_EPIPE;
     struct stack_conn *c = k->conn;
+    /* On no memory the engine refuses with SYNACK_ENOMEM (tcp.h). */
+    if (len > 0)
+        (void)stack_buf_ensure(s, c, TCP_BUF_SND);
     int r = tcp_send(&c->tcp, buf, clamp_len(len), s->now_us);
     stack_conn_after(s, c);
     return r;

@@ -9,8 +9,8 @@
 #include "stack/isn.h"
 #include "stack/stack.h"
 
-static uint32_t tuple_hash(const struct synack_stack *s, uint32_t lip, uint16_t lport,
-                           uint32_t rip, uint16_t rport)
+uint32_t table_hash(const struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
+                    uint16_t rport)
 {
     uint8_t t[12] = {
         (uint8_t)(lip >> 24), (uint8_t)(lip >> 16), (uint8_t)(lip >> 8), (uint8_t)lip,
@@ -31,7 +31,7 @@ bool table_init(struct synack_stack *s)
 struct stack_conn *table_lookup(const struct synack_stack *s, uint32_t lip, uint16_t lport,
                                 uint32_t rip, uint16_t rport)
 {
-    uint32_t h = tuple_hash(s, lip, lport, rip, rport);
+    uint32_t h = table_hash(s, lip, lport, rip, rport);
     for (struct stack_conn *c = s->buckets[h & (s->nbuckets - 1)]; c; c = c->hnext) {
         if (c->hash == h && c->rport == rport && c->lport == lport && c->rip == rip &&
             c->lip == lip)
@@ -68,7 +68,7 @@ void table_insert(struct synack_stack *s, struct stack_conn *c)
 {
     if (s->nconns >= s->nbuckets)
         table_grow(s);
-    c->hash = tuple_hash(s, c->lip, c->lport, c->rip, c->rport);
+    c->hash = table_hash(s, c->lip, c->lport, c->rip, c->rport);
     uint32_t j = c->hash & (s->nbuckets - 1);
     c->hnext = s->buckets[j];
     s->buckets[j] = c;
@@ -90,4 +90,16 @@ void table_remove(struct synack_stack *s, struct stack_conn *c)
     c->in_table = false;
     s->nconns--;
     s->stats.conn_current--;
+}
+
+bool table_tuple_used(const struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
+                      uint16_t rport)
+{
+    return table_lookup(s, lip, lport, rip, rport) ||
+           tw_lookup(s, lip, lport, rip, rport) != STACK_TW_NONE;
+}
+
+uint32_t table_conn_count(const struct synack_stack *s)
+{
+    return s->nconns + s->tw_count;
 }

@@ -154,7 +154,7 @@ void listener_input(struct synack_stack *s, struct stack_listener *l, const stru
     s->stats.conn_passive++;
 
     tcp_open_passive(&c->tcp, iss, s->now_us);
-    reason = tcp_input(&c->tcp, seg, s->now_us);
+    reason = stack_conn_input(s, c, seg);
     if (reason == TCP_INPUT_REOPEN) /* not a valid answer in LISTEN: treat as a drop */
         reason = SYNACK_DROP_BAD_SEGMENT;
     stack_count_drop(s, reason);

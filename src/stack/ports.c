@@ -52,7 +52,7 @@ uint16_t ports_pick(struct synack_stack *s, uint32_t rip, uint16_t rport)
         uint16_t port = (uint16_t)(lo + (offset + s->port_next++) % n);
         if (!ports_free(s, port))
             continue;
-        if (rport != 0 && table_lookup(s, s->cfg.ip, port, rip, rport))
+        if (rport != 0 && table_tuple_used(s, s->cfg.ip, port, rip, rport))
             continue;
         return port;
     }

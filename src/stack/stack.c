@@ -149,7 +149,7 @@ static void hook_output(void *arg, struct tcp_conn *tc, struct wire_tcp_out *seg
     seg->sport = c->lport;
     seg->dport = c->rport;
     seg->ttl = s->cfg.ttl;
-    stack_emit(s, seg, retransmit, c->state, c);
+    stack_emit(s, seg, retransmit, c->state, tw_ctx(s, c));
 }
 
 static void hook_state(void *arg, struct tcp_conn *tc, int old_state, int new_state,
@@ -183,7 +183,7 @@ static void hook_state(void *arg, struct tcp_conn *tc, int old_state, int new_st
         ev.remote = (struct synack_addr){c->rip, c->rport};
         ev.old_state = old_state;
         ev.state = new_state;
-        ev.ctx = c;
+        ev.ctx = tw_ctx(s, c);
         s->observer(s->observer_arg, &ev);
     }
 }
@@ -194,14 +194,12 @@ struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t
                                   uint16_t lport, uint32_t sndbuf, uint32_t rcvbuf,
                                   uint64_t user_timeout_us)
 {
-    if (s->nconns >= s->cfg.max_connections || !heap_reserve(s, s->nconns + 1))
+    if (table_conn_count(s) >= s->cfg.max_connections || !heap_reserve(s, s->nconns + 1))
         return NULL;
-    struct stack_conn *c = malloc(sizeof *c + (size_t)sndbuf + (size_t)rcvbuf);
+    struct stack_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    memset(c, 0, sizeof *c);
-    uint8_t *bufs = (uint8_t *)(c + 1);
-    tcp_init(&c->tcp, &s->hooks, &s->cfg, bufs, sndbuf, bufs + sndbuf, rcvbuf);
+    tcp_init(&c->tcp, &s->hooks, &s->cfg, NULL, sndbuf, NULL, rcvbuf);
     /* RFC 9293 3.8.3: the per-connection user timeout (SYNACK_OPT_USER_TIMEOUT). tcp.h has
      * no setter, so the field is written here, before the engine runs. */
     c->tcp.user_timeout_us = user_timeout_us;
@@ -217,9 +215,82 @@ struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t
     return c;
 }
 
+/* ---- Buffer memory ------------------------------------------------------------------------
+ * A buffer has memory only while it holds bytes (tcp.h, "Buffer storage on demand"): idle
+ * connections cost no buffer memory. Memory given back is kept in a short spare list for
+ * the next buffer of the same size; beyond that it goes back to malloc. */
+
+static uint8_t *buf_alloc(struct synack_stack *s, uint32_t size)
+{
+    for (uint32_t i = s->nspare; i-- > 0;) {
+        if (s->spare_size[i] == size) {
+            uint8_t *p = s->spare[i];
+            s->nspare--;
+            s->spare[i] = s->spare[s->nspare];
+            s->spare_size[i] = s->spare_size[s->nspare];
+            return p;
+        }
+    }
+    return malloc(size);
+}
+
+static void buf_give_back(struct synack_stack *s, uint8_t *p, uint32_t size)
+{
+    if (s->nspare < STACK_SPARE_BUFS) {
+        s->spare[s->nspare] = p;
+        s->spare_size[s->nspare] = size;
+        s->nspare++;
+    } else {
+        free(p);
+    }
+}
+
+bool stack_buf_ensure(struct synack_stack *s, struct stack_conn *c, enum tcp_buf which)
+{
+    uint32_t size = tcp_buf_missing(&c->tcp, which);
+    if (size == 0)
+        return true;
+    uint8_t *p = buf_alloc(s, size);
+    if (!p)
+        return false;
+    tcp_buf_attach(&c->tcp, which, p);
+    s->stats.buffers_current++;
+    s->stats.buffer_bytes += size;
+    return true;
+}
+
+/* Takes the buffer's memory back (whatever it holds) and returns it. */
+static void buf_release(struct synack_stack *s, struct stack_conn *c, enum tcp_buf which)
+{
+    uint32_t size;
+    uint8_t *p = tcp_buf_detach(&c->tcp, which, &size);
+    if (!p)
+        return;
+    s->stats.buffers_current--;
+    s->stats.buffer_bytes -= size;
+    buf_give_back(s, p, size);
+}
+
+static void buf_release_idle(struct synack_stack *s, struct stack_conn *c)
+{
+    if (tcp_buf_idle(&c->tcp, TCP_BUF_SND))
+        buf_release(s, c, TCP_BUF_SND);
+    if (tcp_buf_idle(&c->tcp, TCP_BUF_RCV))
+        buf_release(s, c, TCP_BUF_RCV);
+}
+
+int stack_conn_input(struct synack_stack *s, struct stack_conn *c, const struct wire_tcp *seg)
+{
+    /* On no memory the engine drops the segment as SYNACK_DROP_NO_MEMORY (tcp.h). */
+    if (tcp_rcv_needs_storage(&c->tcp, seg))
+        (void)stack_buf_ensure(s, c, TCP_BUF_RCV);
+    return tcp_input(&c->tcp, seg, s->now_us);
+}
+
 void stack_conn_free(struct synack_stack *s, struct stack_conn *c)
 {
-    (void)s;
+    buf_release(s, c, TCP_BUF_SND);
+    buf_release(s, c, TCP_BUF_RCV);
     free(c);
 }
 
@@ -232,9 +303,12 @@ int stack_conn_error(const struct stack_conn *c)
 
 bool stack_conn_after(struct synack_stack *s, struct stack_conn *c)
 {
+    buf_release_idle(s, c);
     /* A child back in LISTEN (acceptable RST in SYN-RECEIVED, RFC 9293 3.10.7.4) is as
      * finished as a CLOSED connection: the listener itself goes on listening. */
     if (c->state != SYNACK_CLOSED && c->state != SYNACK_LISTEN) {
+        if (c->state == SYNACK_TIME_WAIT && c->fd == STACK_NO_FD && tw_adopt(s, c))
+            return true; /* freed: a compact record goes on for it (timewait.c) */
         uint64_t deadline = tcp_deadline(&c->tcp);
         if (c->fd == STACK_NO_FD && c->state == SYNACK_FIN_WAIT_2) {
             if (c->orphan_deadline == UINT64_MAX)
@@ -369,6 +443,7 @@ struct synack_stack *synack_stack_new(const struct synack_config *cfg,
     s->link = *link;
     s->hooks = (struct tcp_hooks){.arg = s, .output = hook_output, .state_change = hook_state};
     s->free_head = s->free_tail = STACK_NO_FD;
+    s->tw_free = s->tw_head = s->tw_tail = STACK_TW_NONE;
     s->dirty_head = s->dirty_tail = STACK_NO_FD;
     derive_key(cfg->isn_key, 1, s->table_key);
     derive_key(cfg->isn_key, 2, s->port_key);
@@ -401,6 +476,9 @@ void synack_stack_free(struct synack_stack *s)
             c = next;
         }
     }
+    for (uint32_t i = 0; i < s->nspare; i++)
+        free(s->spare[i]);
+    tw_free_all(s);
     free(s->buckets);
     free(s->heap);
     free(s->socks);
@@ -438,7 +516,7 @@ static void input_no_socket(struct synack_stack *s, const struct wire_ipv4 *ip,
 static void input_conn(struct synack_stack *s, struct stack_conn *c, const struct wire_ipv4 *ip,
                        const struct wire_tcp *seg)
 {
-    int reason = tcp_input(&c->tcp, seg, s->now_us);
+    int reason = stack_conn_input(s, c, seg);
     if (reason == TCP_INPUT_REOPEN) {
         /* RFC 9293 3.10.7.4 TIME-WAIT, RFC 6191: a new SYN above the old connection's
          * sequence space ends TIME-WAIT and opens a new connection through the listener. */
@@ -502,6 +580,11 @@ void synack_stack_input(struct synack_stack *s, const uint8_t *packet, size_t le
         input_conn(s, c, &ip, &seg);
         return;
     }
+    uint32_t tw = tw_lookup(s, ip.dst, seg.dport, ip.src, seg.sport);
+    if (tw != STACK_TW_NONE) {
+        tw_input(s, tw, &ip, &seg);
+        return;
+    }
     struct stack_listener *l = ports_listener(s, seg.dport);
     if (l && (l->ip == 0 || l->ip == ip.dst)) {
         listener_input(s, l, &ip, &seg, false, 0);
@@ -519,9 +602,16 @@ uint64_t synack_stack_poll(struct synack_stack *s, uint64_t now_us)
      * called again at a time already past cannot trap this loop; the deadline returned
      * tells the caller to poll again. */
     uint64_t gen = ++s->poll_gen;
-    while (s->heap_len > 0) {
-        struct stack_conn *c = s->heap[0];
-        if (c->heap_key > s->now_us || c->poll_gen == gen)
+    for (;;) {
+        /* Connections and compact TIME-WAITs, earliest deadline first. */
+        struct stack_conn *c = s->heap_len > 0 ? s->heap[0] : NULL;
+        bool conn_due = c && c->heap_key <= s->now_us && c->poll_gen != gen;
+        uint64_t tw_due = tw_next_deadline(s);
+        if (tw_due <= s->now_us && (!conn_due || tw_due < c->heap_key)) {
+            tw_expire_first(s, s->now_us);
+            continue;
+        }
+        if (!conn_due)
             break;
         c->poll_gen = gen;
         if (c->orphan_deadline <= s->now_us && c->fd == STACK_NO_FD &&
@@ -531,12 +621,16 @@ uint64_t synack_stack_poll(struct synack_stack *s, uint64_t now_us)
             tcp_timer(&c->tcp, s->now_us);
         stack_conn_after(s, c);
     }
-    return heap_min(s);
+    return synack_stack_next_deadline(s);
 }
 
 uint64_t synack_stack_next_deadline(const struct synack_stack *s)
 {
-    return s ? heap_min(s) : UINT64_MAX;
+    if (!s)
+        return UINT64_MAX;
+    uint64_t tw = tw_next_deadline(s);
+    uint64_t conn = heap_min(s);
+    return tw < conn ? tw : conn;
 }
 
 void synack_stack_set_observer(struct synack_stack *s, synack_observer_fn fn, void *arg)

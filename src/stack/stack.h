@@ -6,8 +6,9 @@
  * and to a listener), RFC 6056 (ephemeral ports).
  *
  * Ownership:
- *   - a struct stack_conn is one TCB plus its addresses and its send/receive buffers (one
- *     allocation). It is in the connection table (4-tuple hash) from creation until it reaches
+ *   - a struct stack_conn is one TCB plus its addresses. Its send and receive buffers are
+ *     separate allocations made when a buffer first has bytes to hold and given back when
+ *     it is empty again (tcp.h, "Buffer storage on demand"). It is in the connection table (4-tuple hash) from creation until it reaches
  *     CLOSED. It is freed when it is CLOSED and no descriptor refers to it ("reaped"), never
  *     from inside an engine hook.
  *   - a descriptor (struct stack_sock) is a fresh socket, a listener (struct stack_listener,
@@ -30,6 +31,7 @@
 #define STACK_PKT_CAP 65535               /* outgoing packet buffer, bytes (IPv4 maximum) */
 #define STACK_MAX_BUF (1u << 30)          /* largest SNDBUF/RCVBUF option accepted, bytes */
 #define STACK_TABLE_MIN 64                /* initial connection table buckets (power of 2) */
+#define STACK_SPARE_BUFS 8                /* emptied buffers kept for reuse, at most */
 
 /* Which queue of its listener a child connection is on. */
 enum stack_queue {
@@ -40,8 +42,7 @@ enum stack_queue {
 
 struct stack_listener;
 
-/* One connection: the engine's TCB, the 4-tuple and the stack's bookkeeping. The send and
- * receive buffers follow the struct in the same allocation. */
+/* One connection: the engine's TCB, the 4-tuple and the stack's bookkeeping. */
 struct stack_conn {
     struct tcp_conn tcp;            /* the engine's TCB */
     struct synack_stack *stack;     /* owner (hooks get the TCB, this finds the stack) */
@@ -61,6 +62,17 @@ struct stack_conn {
     int fd;                         /* descriptor, or STACK_NO_FD (orphan or unaccepted) */
     struct stack_listener *parent;  /* listener that holds it before accept(), or NULL */
     struct stack_conn *qprev, *qnext; /* links in the parent's queue */
+};
+
+#define STACK_TW_NONE UINT32_MAX /* no TIME-WAIT record (index) */
+
+/* A compact TIME-WAIT (timewait.c): what is left of an orphan in TIME-WAIT. */
+struct stack_tw {
+    struct tcp_tw t;                /* the engine's TIME-WAIT state */
+    uint32_t rip;                   /* remote address (the local one is cfg.ip) */
+    uint16_t lport, rport;
+    uint32_t hnext;                 /* next record in the hash bucket; next free slot */
+    uint32_t prev, next;            /* FIFO by deadline */
 };
 
 /* A doubly linked queue of child connections. */
@@ -140,6 +152,22 @@ struct synack_stack {
     int free_head, free_tail;       /* FIFO of closed descriptors */
     int dirty_head, dirty_tail;     /* descriptors whose readiness may have changed */
 
+    /* Compact TIME-WAIT records (timewait.c): a slab, a hash on the 4-tuple, a FIFO. */
+    struct stack_tw *tw;
+    uint32_t tw_cap, tw_count, tw_free;
+    uint32_t *tw_buckets;
+    uint32_t tw_nbuckets;           /* power of 2, or 0 before the first record */
+    uint32_t tw_head, tw_tail;      /* FIFO ends: earliest deadline first */
+    struct stack_conn tw_scratch;   /* the TCB a record is loaded into for an engine call */
+    const void *tw_ctx;             /* ctx of the record loaded, for its trace events */
+
+    /* Buffer memory given back by emptied buffers, kept for the next buffer of the same
+     * size so that a connection that keeps emptying its buffer does not call malloc and
+     * free each time. */
+    uint8_t *spare[STACK_SPARE_BUFS];
+    uint32_t spare_size[STACK_SPARE_BUFS];
+    uint32_t nspare;
+
     /* Ports: port_owner[p] is 1 + the descriptor holding port p, or 0. */
     uint32_t *port_owner;
     uint32_t port_next;             /* RFC 6056 next_ephemeral counter */
@@ -147,9 +175,9 @@ struct synack_stack {
 
 /* ---- stack.c ----------------------------------------------------------------------------- */
 
-/* Allocates a connection with buffers of sndbuf/rcvbuf bytes, in CLOSED (tcp_init done),
- * with its 4-tuple set, not yet in the table. Reserves timer heap room. NULL on no memory
- * or when cfg.max_connections is reached. */
+/* Allocates a connection with buffers of sndbuf/rcvbuf bytes (no memory for them yet), in
+ * CLOSED (tcp_init done), with its 4-tuple set, not yet in the table. Reserves timer heap
+ * room. NULL on no memory or when cfg.max_connections is reached. */
 struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t rport,
                                   uint16_t lport, uint32_t sndbuf, uint32_t rcvbuf,
                                   uint64_t user_timeout_us);
@@ -157,10 +185,17 @@ struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t
 /* Frees a connection that is out of the table, the heap and any queue. */
 void stack_conn_free(struct synack_stack *s, struct stack_conn *c);
 
-/* Must follow every engine call on c: reaps c if it reached CLOSED (or a child fell back to
- * LISTEN): it leaves the table, heap and queues, and is freed if no descriptor holds it.
- * Otherwise re-keys c in the timer heap. Marks its descriptor dirty. Returns true when c
- * was freed. */
+/* Gives c's buffer `which` its memory if it has none. false on no memory (the engine then
+ * refuses what needs it: tcp.h). */
+bool stack_buf_ensure(struct synack_stack *s, struct stack_conn *c, enum tcp_buf which);
+
+/* Calls tcp_input() on c, giving the receive buffer memory first when seg carries data. */
+int stack_conn_input(struct synack_stack *s, struct stack_conn *c, const struct wire_tcp *seg);
+
+/* Must follow every engine call on c: gives back the memory of emptied buffers; reaps c if
+ * it reached CLOSED (or a child fell back to LISTEN): it leaves the table, heap and queues,
+ * and is freed if no descriptor holds it. Otherwise re-keys c in the timer heap. Marks its
+ * descriptor dirty. Returns true when c was freed. */
 bool stack_conn_after(struct synack_stack *s, struct stack_conn *c);
 
 /* Marks descriptor fd as having a readiness that may have changed. */
@@ -189,6 +224,36 @@ void table_insert(struct synack_stack *s, struct stack_conn *c);
 void table_remove(struct synack_stack *s, struct stack_conn *c);
 /* Allocates the initial bucket array. false on no memory. */
 bool table_init(struct synack_stack *s);
+
+/* Hash of a 4-tuple under the stack's table key. */
+uint32_t table_hash(const struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
+                    uint16_t rport);
+/* The 4-tuple belongs to a connection, full or in compact TIME-WAIT. */
+bool table_tuple_used(const struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
+                      uint16_t rport);
+/* Connections, full or in compact TIME-WAIT (what cfg.max_connections bounds). */
+uint32_t table_conn_count(const struct synack_stack *s);
+
+/* ---- timewait.c -------------------------------------------------------------------------- */
+
+/* If c is an orphan in TIME-WAIT that a record can stand for, replaces it by one: c leaves
+ * the table and the heap and is freed. Returns true when it did (false also on no memory:
+ * the full TCB then stays, correct but larger). */
+bool tw_adopt(struct synack_stack *s, struct stack_conn *c);
+/* The record of a 4-tuple, or STACK_TW_NONE. */
+uint32_t tw_lookup(const struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
+                   uint16_t rport);
+/* A segment for record i (RFC 9293 3.10.7.4 TIME-WAIT). Emits the SEG_IN event. */
+void tw_input(struct synack_stack *s, uint32_t i, const struct wire_ipv4 *ip,
+              const struct wire_tcp *seg);
+/* The earliest record deadline, or TCP_NO_DEADLINE. */
+uint64_t tw_next_deadline(const struct synack_stack *s);
+/* Ends the TIME-WAIT with the earliest deadline (3.10.8), which MUST be due. */
+void tw_expire_first(struct synack_stack *s, uint64_t now_us);
+/* The ctx trace events of c carry: c, or for the scratch TCB the record loaded in it. */
+const void *tw_ctx(const struct synack_stack *s, const struct stack_conn *c);
+/* Frees every record (the stack is freed). */
+void tw_free_all(struct synack_stack *s);
 
 /* ---- timers.c ---------------------------------------------------------------------------- */
 

@@ -3,7 +3,8 @@
  *
  * Offsets are counted from the head; a position in storage is (head + off) mod cap, computed
  * without overflow for any cap up to 2^32 - 1. A ring of capacity 0 holds nothing and every
- * operation on it is a no-op.
+ * operation on it is a no-op. A ring without storage is empty; its owner attaches storage
+ * before writing (ring.h).
  */
 #include "tcp/ring.h"
 
@@ -12,9 +13,25 @@
 void ring_init(struct ring *r, uint8_t *buf, uint32_t cap)
 {
     r->buf = buf;
-    r->cap = buf ? cap : 0;
+    r->cap = cap;
     r->head = 0;
     r->len = 0;
+}
+
+void ring_attach(struct ring *r, uint8_t *buf)
+{
+    r->buf = buf;
+    r->head = 0;
+    r->len = 0;
+}
+
+uint8_t *ring_detach(struct ring *r)
+{
+    uint8_t *buf = r->buf;
+    r->buf = NULL;
+    r->head = 0;
+    r->len = 0;
+    return buf;
 }
 
 /* Storage index of the byte off bytes after the head. off MUST be <= cap. */
@@ -40,7 +57,7 @@ static void ring_copy_in(struct ring *r, uint32_t off, const uint8_t *src, uint3
 
 uint32_t ring_write(struct ring *r, const void *src, uint32_t n)
 {
-    uint32_t room = ring_free(r);
+    uint32_t room = r->buf ? ring_free(r) : 0; /* no storage attached: nothing fits */
     if (n > room)
         n = room;
     ring_copy_in(r, r->len, src, n);
@@ -98,7 +115,7 @@ int ring_slices(const struct ring *r, uint32_t off, uint32_t n, const uint8_t *p
 
 void ring_write_at(struct ring *r, uint32_t off, const void *src, uint32_t n)
 {
-    if (off > r->cap || n > r->cap - off) /* contract violation: write nothing */
+    if (!r->buf || off > r->cap || n > r->cap - off) /* contract violation: write nothing */
         return;
     ring_copy_in(r, off, src, n);
 }

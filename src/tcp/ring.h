@@ -1,23 +1,37 @@
 /*
  * ring.h: a byte ring buffer over caller-owned memory. No allocation. Used for the send
  * buffer (bytes from SND.UNA on) and the receive buffer (bytes not yet read).
+ *
+ * A ring may have a capacity but no storage yet (buf NULL): it then holds nothing and
+ * reports its full capacity free, so a window can be offered from it; the owner attaches
+ * storage before writing to it and may detach it again whenever the ring is empty.
  */
 #ifndef SYNACK_RING_H
 #define SYNACK_RING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ring {
-    uint8_t *buf;      /* caller-owned storage */
+    uint8_t *buf;      /* caller-owned storage of cap bytes, or NULL (not attached) */
     uint32_t cap;      /* bytes of storage */
     uint32_t head;     /* offset of the first byte held */
     uint32_t len;      /* bytes held */
 };
 
-/* Uses cap bytes at buf; the ring starts empty. Can't fail. */
+/* Uses cap bytes at buf (NULL: storage attached later); the ring starts empty. Can't fail. */
 void ring_init(struct ring *r, uint8_t *buf, uint32_t cap);
 
 static inline uint32_t ring_free(const struct ring *r) { return r->cap - r->len; }
+
+/* Bytes may be written: storage is attached, or the capacity is 0 (writes are no-ops). */
+static inline bool ring_has_storage(const struct ring *r) { return r->buf || r->cap == 0; }
+
+/* Gives an empty ring without storage its cap bytes of storage at buf. */
+void ring_attach(struct ring *r, uint8_t *buf);
+
+/* Takes the storage back (NULL if none); whatever the ring held is dropped. */
+uint8_t *ring_detach(struct ring *r);
 
 /* Appends up to n bytes; returns how many fit. */
 uint32_t ring_write(struct ring *r, const void *src, uint32_t n);

@@ -76,7 +76,8 @@ struct tcp_conn {
     bool ws_ok, ts_ok, sack_ok; /* options negotiated */
     uint32_t ts_recent;        /* RFC 7323 TS.Recent */
 
-    /* Buffers (caller-owned memory). The send ring holds bytes from snd_una onward. */
+    /* Buffers (caller-owned memory, attached on demand). The send ring holds bytes from
+     * snd_una onward. */
     struct ring snd;
     struct ring rcv;
 
@@ -135,10 +136,36 @@ struct tcp_conn {
     struct cc cc;              /* congestion control (RFC 5681) */
 };
 
-/* Sets up a connection in CLOSED with caller-owned buffers. Can't fail. */
+/* Sets up a connection in CLOSED with caller-owned buffers of sndcap / rcvcap bytes. The
+ * storage may be NULL: see "Buffer storage on demand" below. Can't fail. */
 void tcp_init(struct tcp_conn *c, const struct tcp_hooks *hooks,
               const struct synack_config *cfg, uint8_t *sndbuf, uint32_t sndcap,
               uint8_t *rcvbuf, uint32_t rcvcap);
+
+/* Buffer storage on demand. A buffer's capacity is fixed at tcp_init; its storage need only
+ * exist while it holds bytes. The receive window is the free space of a buffer of that
+ * capacity (RFC 9293 3.8.6) whether storage is attached or not, so an idle connection
+ * announces its full window and holds no buffer memory. The owner attaches storage before
+ * it hands the engine bytes to hold (tcp_send; tcp_input with data) and takes it back when
+ * tcp_buf_idle() says so. Without storage, tcp_send() returns SYNACK_ENOMEM and tcp_input()
+ * drops a segment that carries data as SYNACK_DROP_NO_MEMORY, before any processing (the
+ * peer sends it again). */
+enum tcp_buf { TCP_BUF_SND, TCP_BUF_RCV };
+
+/* Bytes of storage the buffer needs attached, or 0 when it has storage (or capacity 0). */
+uint32_t tcp_buf_missing(const struct tcp_conn *c, enum tcp_buf which);
+
+/* Attaches storage of tcp_buf_missing() bytes to a buffer that has none. */
+void tcp_buf_attach(struct tcp_conn *c, enum tcp_buf which, uint8_t *storage);
+
+/* The buffer has storage and holds nothing: no queued or unread bytes, and for the receive
+ * buffer no out-of-order bytes or data that came with a SYN. */
+bool tcp_buf_idle(const struct tcp_conn *c, enum tcp_buf which);
+
+/* Detaches the buffer's storage (NULL if none) and returns it to the owner, with its size
+ * in *size. Unless tcp_buf_idle() was true, what it held is lost: for a connection about to
+ * be freed. */
+uint8_t *tcp_buf_detach(struct tcp_conn *c, enum tcp_buf which, uint32_t *size);
 
 /* OPEN, active (RFC 9293 3.10.1): CLOSED -> SYN-SENT, sends <SEQ=iss><CTL=SYN> with MSS.
  * Returns 0, or SYNACK_EISCONN / SYNACK_EINVAL in any state but CLOSED. */
@@ -149,7 +176,8 @@ int tcp_open_active(struct tcp_conn *c, uint32_t iss, uint64_t now_us);
 int tcp_open_passive(struct tcp_conn *c, uint32_t iss, uint64_t now_us);
 
 /* SEND (3.10.2). Returns bytes queued (> 0; 0 only for len 0), SYNACK_EAGAIN if the buffer is
- * full, SYNACK_EPIPE after CLOSE, SYNACK_ENOTCONN in CLOSED/LISTEN, or the sticky error. */
+ * full, SYNACK_ENOMEM if it has no storage, SYNACK_EPIPE after CLOSE, SYNACK_ENOTCONN in
+ * CLOSED/LISTEN, or the sticky error. */
 int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len, uint64_t now_us);
 
 /* RECEIVE (3.10.3). Returns bytes copied, 0 at end-of-file, SYNACK_EAGAIN, or the error. */
@@ -180,6 +208,43 @@ uint64_t tcp_deadline(const struct tcp_conn *c);
 /* The reset that answers seg when no connection exists (RFC 9293 3.10.7.1). Returns false
  * (nothing to send) when seg itself carries RST. Fills seq, ack, flags of out only. */
 bool tcp_reset_for(const struct wire_tcp *seg, struct wire_tcp_out *out);
+
+/* Compact TIME-WAIT. A connection in TIME-WAIT only acknowledges a retransmitted FIN,
+ * answers or ignores stray segments, may be reopened by a new SYN and times out (RFC 9293
+ * 3.10.7.4 TIME-WAIT, 3.10.8; RFC 7323 5 PAWS; RFC 5961; RFC 6191). struct tcp_tw holds
+ * everything those rules read, so that a stack can keep it instead of the whole TCB (the
+ * connection table's TIME-WAITs are most of its entries on a busy server) and, when a segment
+ * arrives or the timer is due, load it into a scratch TCB, run the engine and save it back:
+ * the engine behaves exactly as it would on the TCB the record was saved from. */
+struct tcp_tw {
+    uint64_t deadline;         /* tw_deadline: 2 x MSL */
+    uint64_t ts_recent_us;     /* when TS.Recent was set (RFC 7323 5.5) */
+    uint64_t oow_ack_us;       /* last answer to an unacceptable bare segment */
+    uint32_t iss;              /* our timestamp clock's offset (tcp_ts_now) */
+    uint32_t snd_max;          /* SND.UNA = SND.NXT: all we sent, FIN included, is acked */
+    uint32_t snd_wl1, snd_wl2; /* last window update (it may still move max_snd_wnd) */
+    uint32_t max_snd_wnd;      /* RFC 5961 5 ACK acceptability */
+    uint32_t rcv_nxt;          /* past the peer's FIN; also Last.ACK.sent */
+    uint32_t rcv_adv;          /* right edge announced */
+    uint32_t rcv_cap;          /* receive buffer size: RCV.WND (the buffer is empty) */
+    uint32_t ts_recent;        /* RFC 7323 TS.Recent */
+    uint8_t wscale;            /* snd_wscale << 4 | rcv_wscale */
+    uint8_t flags;             /* TCP_TW_TS | TCP_TW_SACK */
+};
+
+/* Saves c into tw. Returns false (tw unset) unless c is in TIME-WAIT in the quiet form a
+ * record can stand for: no error, nothing queued or held in the buffers, no ACK owed. */
+bool tcp_tw_save(const struct tcp_conn *c, struct tcp_tw *tw);
+
+/* Makes c a TCB in TIME-WAIT equivalent to the one tw was saved from, without buffer
+ * storage (none is needed in TIME-WAIT). No hook is called. */
+void tcp_tw_load(struct tcp_conn *c, const struct tcp_hooks *hooks,
+                 const struct synack_config *cfg, const struct tcp_tw *tw);
+
+/* The receive buffer needs storage attached before tcp_input(c, seg): seg carries data and
+ * c is in a state that keeps data (in TIME-WAIT and the other states after a FIN was
+ * received, text is ignored and needs none). */
+bool tcp_rcv_needs_storage(const struct tcp_conn *c, const struct wire_tcp *seg);
 
 /* Per-connection settings (socket options). Each may be changed at any time; the engine
  * acts on the change at once (sends what Nagle held back, starts or stops keep-alive). */

@@ -741,9 +741,11 @@ int tcp_input(struct tcp_conn *c, const struct wire_tcp *seg, uint64_t now_us)
             ((seg->flags & SYNACK_FIN) ? 1u : 0u);
     s.now = now_us;
     int r;
-    switch (c->state) {
-    case SYNACK_CLOSED:
+    if (c->state == SYNACK_CLOSED)
         return SYNACK_DROP_NO_SOCKET; /* 3.10.7.1: the stack answers with tcp_reset_for() */
+    if (tcp_rcv_needs_storage(c, seg))
+        return SYNACK_DROP_NO_MEMORY; /* nowhere to put the data: dropped whole (tcp.h) */
+    switch (c->state) {
     case SYNACK_LISTEN:
         return input_listen(c, &s);
     case SYNACK_SYN_SENT:

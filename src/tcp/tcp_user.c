@@ -89,6 +89,43 @@ void tcp_init(struct tcp_conn *c, const struct tcp_hooks *hooks,
     tcp_reset_vars(c);
 }
 
+static struct ring *buf_ring(struct tcp_conn *c, enum tcp_buf which)
+{
+    return which == TCP_BUF_SND ? &c->snd : &c->rcv;
+}
+
+uint32_t tcp_buf_missing(const struct tcp_conn *c, enum tcp_buf which)
+{
+    const struct ring *r = which == TCP_BUF_SND ? &c->snd : &c->rcv;
+    return ring_has_storage(r) ? 0 : r->cap;
+}
+
+void tcp_buf_attach(struct tcp_conn *c, enum tcp_buf which, uint8_t *storage)
+{
+    struct ring *r = buf_ring(c, which);
+    if (!ring_has_storage(r))
+        ring_attach(r, storage);
+}
+
+bool tcp_buf_idle(const struct tcp_conn *c, enum tcp_buf which)
+{
+    if (which == TCP_BUF_SND)
+        return c->snd.buf && c->snd.len == 0;
+    /* Out-of-order bytes and SYN data sit in storage beyond rcv.len (tcp_input.c). */
+    return c->rcv.buf && c->rcv.len == 0 && c->syn_data_len == 0 && reass_empty(&c->reass);
+}
+
+uint8_t *tcp_buf_detach(struct tcp_conn *c, enum tcp_buf which, uint32_t *size)
+{
+    struct ring *r = buf_ring(c, which);
+    *size = r->cap;
+    if (which == TCP_BUF_RCV && r->buf) {
+        c->syn_data_len = 0; /* what the storage held is gone with it */
+        reass_init(&c->reass);
+    }
+    return ring_detach(r);
+}
+
 void tcp_fail(struct tcp_conn *c, int err, uint64_t now_us)
 {
     if (err != 0 && c->error == 0)
@@ -158,6 +195,8 @@ int tcp_send(struct tcp_conn *c, const void *buf, uint32_t len, uint64_t now_us)
         return 0;
     if (len > INT_MAX)
         len = INT_MAX;
+    if (!ring_has_storage(&c->snd))
+        return SYNACK_ENOMEM; /* the owner could not attach storage (tcp.h) */
     uint32_t n = ring_write(&c->snd, buf, len);
     if (n == 0)
         return SYNACK_EAGAIN;

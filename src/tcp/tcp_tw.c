@@ -1,0 +1,102 @@
+/*
+ * tcp_tw.c: compact TIME-WAIT (tcp.h) and which segments need receive buffer storage.
+ *
+ * Read first: RFC 9293 3.10.7.4 (TIME-WAIT rows of each step), 3.10.8 (time-wait timeout),
+ * RFC 7323 4.3 and 5 (TS.Recent, PAWS), RFC 5961 5 (ACK acceptability).
+ *
+ * In TIME-WAIT the engine reads (tcp_input.c, tcp_output.c, tcp_timer.c): RCV.NXT and the
+ * receive window (sequence and RST checks, ACKs), the right edge announced, TS.Recent with
+ * its age and Last.ACK.sent (PAWS), the rate limit of out-of-window answers, SND.UNA/NXT/MAX
+ * and MAX.SND.WND (ACK check; the ACKs' SEQ), SND.WL1/WL2 (a window update can still raise
+ * MAX.SND.WND), the scales, the ISS (timestamp clock) and the 2 x MSL deadline. The rest of
+ * the TCB is fixed by being in TIME-WAIT: our FIN sent and acknowledged, the peer's FIN
+ * received, no timers but TIME-WAIT's, no recovery, empty buffers (SHUT_RD and the options
+ * only matter for data, which TIME-WAIT ignores). tcp_tw_save refuses any
+ * TCB for which that is not so, and tcp_tw_load rebuilds exactly that TCB.
+ */
+#include <string.h>
+
+#include "tcp/tcp_internal.h"
+
+#define TCP_TW_TS 1u   /* timestamps negotiated */
+#define TCP_TW_SACK 2u /* SACK negotiated */
+#define TCP_TW_WS 4u   /* window scaling negotiated */
+
+bool tcp_rcv_needs_storage(const struct tcp_conn *c, const struct wire_tcp *seg)
+{
+    if (seg->payload_len == 0 || ring_has_storage(&c->rcv))
+        return false;
+    switch (c->state) {
+    case SYNACK_LISTEN:       /* a SYN's data is held until ESTABLISHED */
+    case SYNACK_SYN_SENT:
+    case SYNACK_SYN_RECEIVED: /* the ACK in it may make it ESTABLISHED */
+    case SYNACK_ESTABLISHED:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_FIN_WAIT_2:
+        return true;
+    default: /* RFC 9293 3.10.7.4 seventh: after a FIN, segment text is ignored */
+        return false;
+    }
+}
+
+/* The invariants of a TIME-WAIT TCB that a record does not store (see above). */
+static bool tw_quiet(const struct tcp_conn *c)
+{
+    return c->state == SYNACK_TIME_WAIT && c->error == 0 && c->fin_sent && c->fin_received &&
+           c->snd_una == c->snd_max && c->snd_nxt == c->snd_max &&
+           c->fin_seq + 1 == c->snd_max && c->snd.len == 0 && c->rcv.len == 0 &&
+           c->syn_data_len == 0 && reass_empty(&c->reass) && !c->ack_pending &&
+           !c->syn_fin && c->last_ack_sent == c->rcv_nxt &&
+           !tcp_in_recovery(c) && seq_gt(c->snd_una, c->iss);
+}
+
+bool tcp_tw_save(const struct tcp_conn *c, struct tcp_tw *tw)
+{
+    if (!tw_quiet(c))
+        return false;
+    memset(tw, 0, sizeof *tw);
+    tw->deadline = c->tw_deadline;
+    tw->ts_recent_us = c->ts_recent_us;
+    tw->oow_ack_us = c->oow_ack_us;
+    tw->iss = c->iss;
+    tw->snd_max = c->snd_max;
+    tw->snd_wl1 = c->snd_wl1;
+    tw->snd_wl2 = c->snd_wl2;
+    tw->max_snd_wnd = c->max_snd_wnd;
+    tw->rcv_nxt = c->rcv_nxt;
+    tw->rcv_adv = c->rcv_adv;
+    tw->rcv_cap = c->rcv.cap;
+    tw->ts_recent = c->ts_recent;
+    tw->wscale = (uint8_t)(c->snd_wscale << 4 | c->rcv_wscale);
+    tw->flags = (uint8_t)((c->ts_ok ? TCP_TW_TS : 0) | (c->sack_ok ? TCP_TW_SACK : 0) |
+                          (c->ws_ok ? TCP_TW_WS : 0));
+    return true;
+}
+
+void tcp_tw_load(struct tcp_conn *c, const struct tcp_hooks *hooks,
+                 const struct synack_config *cfg, const struct tcp_tw *tw)
+{
+    tcp_init(c, hooks, cfg, NULL, 0, NULL, tw->rcv_cap);
+    c->iss = tw->iss;
+    tcp_reset_vars(c);
+    c->state = SYNACK_TIME_WAIT;
+    c->fin_queued = c->fin_sent = c->fin_received = true;
+    c->snd_una = c->snd_nxt = c->snd_max = tw->snd_max;
+    c->fin_seq = tw->snd_max - 1;
+    c->snd_wl1 = tw->snd_wl1;
+    c->snd_wl2 = tw->snd_wl2;
+    c->max_snd_wnd = tw->max_snd_wnd;
+    c->snd_wnd = tw->max_snd_wnd; /* read only for ACKs of outstanding data: there is none */
+    c->rcv_nxt = c->last_ack_sent = tw->rcv_nxt;
+    c->rcv_adv = tw->rcv_adv;
+    c->snd_wscale = (uint8_t)(tw->wscale >> 4);
+    c->rcv_wscale = (uint8_t)(tw->wscale & 0x0f);
+    c->ts_ok = (tw->flags & TCP_TW_TS) != 0;
+    c->sack_ok = (tw->flags & TCP_TW_SACK) != 0;
+    c->ws_ok = (tw->flags & TCP_TW_WS) != 0;
+    c->ts_recent = tw->ts_recent;
+    c->ts_recent_us = tw->ts_recent_us;
+    c->oow_ack_us = tw->oow_ack_us;
+    c->tw_deadline = tw->deadline;
+    sack_init(&c->sack, tw->snd_max);
+}

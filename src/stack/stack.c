@@ -203,7 +203,6 @@ struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t
     /* RFC 9293 3.8.3: the per-connection user timeout (SYNACK_OPT_USER_TIMEOUT). tcp.h has
      * no setter, so the field is written here, before the engine runs. */
     c->tcp.user_timeout_us = user_timeout_us;
-    c->stack = s;
     c->lip = s->cfg.ip;
     c->rip = rip;
     c->lport = lport;

@@ -45,7 +45,6 @@ struct stack_listener;
 /* One connection: the engine's TCB, the 4-tuple and the stack's bookkeeping. */
 struct stack_conn {
     struct tcp_conn tcp;            /* the engine's TCB */
-    struct synack_stack *stack;     /* owner (hooks get the TCB, this finds the stack) */
     uint32_t lip, rip;              /* local / remote IPv4 address, host order */
     uint16_t lport, rport;          /* local / remote port */
     uint8_t state;                  /* enum synack_state, mirrored from state_change() */
@@ -54,12 +53,12 @@ struct stack_conn {
     bool tw_counted;                /* counted in stats.time_wait_current */
     uint8_t queue;                  /* enum stack_queue on parent */
     uint32_t hash;                  /* 4-tuple hash (table bucket = hash & mask) */
-    struct stack_conn *hnext;       /* next in the table bucket */
     uint32_t heap_idx;              /* index in the timer heap or STACK_HEAP_NONE */
+    int fd;                         /* descriptor, or STACK_NO_FD (orphan or unaccepted) */
+    struct stack_conn *hnext;       /* next in the table bucket */
     uint64_t heap_key;              /* deadline the heap holds it under, microseconds */
     uint64_t poll_gen;              /* last synack_stack_poll() round that ran its timers */
     uint64_t orphan_deadline;       /* an orphan in FIN-WAIT-2 is aborted then, or UINT64_MAX */
-    int fd;                         /* descriptor, or STACK_NO_FD (orphan or unaccepted) */
     struct stack_listener *parent;  /* listener that holds it before accept(), or NULL */
     struct stack_conn *qprev, *qnext; /* links in the parent's queue */
 };
@@ -109,15 +108,17 @@ struct stack_sock {
     bool dirty;                     /* on the stack's dirty list */
     uint32_t iss;                   /* SYNACK_OPT_ISS value */
     uint32_t sndbuf, rcvbuf;        /* buffer sizes for its connection(s), bytes */
-    uint64_t user_timeout_us;       /* RFC 9293 3.8.3 R2 for its connection(s) */
-    struct tcp_sockopts opts;       /* NODELAY, CONGESTION, KEEPALIVE... for its
-                                       connection(s) */
-    struct synack_addr local;       /* bound address (ip 0 = any) when owns_port */
-    struct stack_conn *conn;        /* STACK_SOCK_CONN */
-    struct stack_listener *lst;     /* STACK_SOCK_LISTEN */
     int mask_reported;              /* readiness last reported by synack_events() */
     int next_free;                  /* free list link (FIFO) */
     int dprev, dnext;               /* dirty list links */
+    struct synack_addr local;       /* bound address (ip 0 = any) when owns_port */
+    uint64_t user_timeout_us;       /* RFC 9293 3.8.3 R2 for its connection(s) */
+    struct tcp_sockopts opts;       /* NODELAY, CONGESTION, KEEPALIVE... for its
+                                       connection(s) */
+    union {
+        struct stack_conn *conn;    /* STACK_SOCK_CONN */
+        struct stack_listener *lst; /* STACK_SOCK_LISTEN */
+    };
 };
 
 struct synack_stack {

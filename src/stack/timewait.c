@@ -187,7 +187,6 @@ static struct stack_conn *tw_load(struct synack_stack *s, uint32_t i)
     struct stack_conn *c = &s->tw_scratch;
     memset(c, 0, sizeof *c);
     tcp_tw_load(&c->tcp, &s->hooks, &s->cfg, &r->t);
-    c->stack = s;
     c->lip = s->cfg.ip;
     c->rip = r->rip;
     c->lport = r->lport;

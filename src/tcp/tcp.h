@@ -58,6 +58,7 @@ struct tcp_conn {
     bool fin_sent;             /* our FIN has been sent (occupies sequence number fin_seq) */
     bool fin_received;         /* peer's FIN processed: reads hit end-of-file after data */
     bool rd_shutdown;          /* SHUT_RD: incoming data is acknowledged and discarded */
+    uint16_t snd_mss;          /* effective send MSS */
     int error;                 /* first error (negative SYNACK_E*), 0 if none */
 
     /* Send sequence space (RFC 9293 3.3.1, Figure 3). */
@@ -65,16 +66,15 @@ struct tcp_conn {
     uint32_t snd_wnd;          /* peer's window, bytes (scaled) */
     uint32_t snd_wl1, snd_wl2; /* segment SEQ / ACK of the last window update */
     uint32_t fin_seq;          /* sequence number of our FIN when fin_sent */
-    uint16_t snd_mss;          /* effective send MSS */
 
     /* Receive sequence space (Figure 4). */
     uint32_t irs, rcv_nxt;
     uint32_t rcv_adv;          /* right edge of the window we announced (never shrinks) */
+    uint32_t ts_recent;        /* RFC 7323 TS.Recent */
 
     /* Window scaling (RFC 7323 2): shift counts; 0 when not negotiated. */
     uint8_t snd_wscale, rcv_wscale;
     bool ws_ok, ts_ok, sack_ok; /* options negotiated */
-    uint32_t ts_recent;        /* RFC 7323 TS.Recent */
 
     /* Buffers (caller-owned memory, attached on demand). The send ring holds bytes from
      * snd_una onward. */
@@ -85,9 +85,9 @@ struct tcp_conn {
     uint64_t srtt_us, rttvar_us, rto_us;
     bool rtt_valid;            /* srtt/rttvar hold a measurement */
     bool rtt_timing;           /* a segment is being timed */
+    uint8_t backoff;           /* consecutive RTO expirations */
     uint32_t rtt_seq;          /* ...the sample completes when this is acknowledged */
     uint64_t rtt_start_us;
-    uint8_t backoff;           /* consecutive RTO expirations */
     uint64_t first_rtx_us;     /* when the oldest unacknowledged data was first sent
                                   again; the user timeout counts from here.
                                   TCP_NO_DEADLINE when nothing is being retransmitted */
@@ -252,9 +252,9 @@ struct tcp_sockopts {
     bool nodelay;              /* Nagle off (RFC 9293 3.7.4) */
     bool keepalive;            /* keep-alive probes (RFC 9293 3.8.4) */
     uint8_t congestion;        /* enum synack_cc; takes effect at establishment */
+    uint32_t ka_probes;        /* unanswered probes before ETIMEDOUT (> 0) */
     uint64_t ka_idle_us;       /* idle time before the first probe, us (> 0) */
     uint64_t ka_intvl_us;      /* between unanswered probes, us (> 0) */
-    uint32_t ka_probes;        /* unanswered probes before ETIMEDOUT (> 0) */
 };
 
 /* The settings a connection takes from the configuration (tcp_init uses them). */

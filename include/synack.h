@@ -323,8 +323,10 @@ int synack_accept(struct synack_stack *s, int fd, struct synack_addr *peer);
 int synack_connect(struct synack_stack *s, int fd, const struct synack_addr *peer);
 
 /* SEND (RFC 9293 3.10.2): queues up to len bytes. Returns the number queued (> 0),
- * SYNACK_EAGAIN if the send buffer is full, SYNACK_EPIPE after shutdown(WR) or close, or the
- * connection's error. Data may be queued already in SYN-SENT and SYN-RECEIVED. */
+ * SYNACK_EAGAIN if the send buffer is full, SYNACK_ENOMEM if the send buffer, which gets
+ * its memory when it first has bytes to hold, could not get it (try again later),
+ * SYNACK_EPIPE after shutdown(WR) or close, or the connection's error. Data may be queued
+ * already in SYN-SENT and SYN-RECEIVED. */
 int synack_send(struct synack_stack *s, int fd, const void *buf, size_t len);
 
 /* RECEIVE (RFC 9293 3.10.3): copies up to len bytes. Returns the count (> 0), 0 at

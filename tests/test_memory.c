@@ -212,6 +212,17 @@ static bool drive_to_time_wait(struct tw_side *a, const struct synack_config *cf
     *now += 1000 + rnd(x) % 100000;
     if (tcp_input(&a->c, &sa, *now) != 0)
         return false;
+    if (rnd(x) % 2) {
+        /* An out-of-window bare ACK: answered, and the answer time recorded (the RFC 5961
+         * rate limit); then an idle time from a moment to far longer than 2 x MSL. */
+        struct wire_tcp old = peer_seg(irs + 1 - 100000, iss + 1, SYNACK_ACK, NULL, 0);
+        old.opts = sa.opts;
+        old.opts.present &= WIRE_OPT_TS;
+        old.opts.ts_val = peer_ts + 5;
+        tcp_input(&a->c, &old, *now);
+        static const uint64_t idle[] = {1000, 400000, 3 * SEC, 3600 * SEC};
+        *now += idle[rnd(x) % 4];
+    }
     *now += rnd(x) % 100000;
     if (tcp_close(&a->c, *now) != 0)
         return false;

@@ -217,7 +217,8 @@ struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t
 /* ---- Buffer memory ------------------------------------------------------------------------
  * A buffer has memory only while it holds bytes (tcp.h, "Buffer storage on demand"): idle
  * connections cost no buffer memory. Memory given back is kept in a short spare list for
- * the next buffer of the same size; beyond that it goes back to malloc. */
+ * the next buffer of the same size (configured sizes only); beyond that it goes back to
+ * malloc. */
 
 static uint8_t *buf_alloc(struct synack_stack *s, uint32_t size)
 {
@@ -235,7 +236,10 @@ static uint8_t *buf_alloc(struct synack_stack *s, uint32_t size)
 
 static void buf_give_back(struct synack_stack *s, uint8_t *p, uint32_t size)
 {
-    if (s->nspare < STACK_SPARE_BUFS) {
+    /* Only buffers of the configured sizes are kept: a socket's larger SNDBUF/RCVBUF is
+     * rare, and keeping one would pin up to STACK_MAX_BUF bytes. */
+    bool usual = size == s->cfg.sndbuf || size == s->cfg.rcvbuf;
+    if (usual && s->nspare < STACK_SPARE_BUFS) {
         s->spare[s->nspare] = p;
         s->spare_size[s->nspare] = size;
         s->nspare++;

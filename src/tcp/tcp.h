@@ -218,8 +218,8 @@ bool tcp_reset_for(const struct wire_tcp *seg, struct wire_tcp_out *out);
  * the engine behaves exactly as it would on the TCB the record was saved from. */
 struct tcp_tw {
     uint64_t deadline;         /* tw_deadline: 2 x MSL */
-    uint64_t ts_recent_us;     /* when TS.Recent was set (RFC 7323 5.5) */
-    uint64_t oow_ack_us;       /* last answer to an unacceptable bare segment */
+    int32_t ts_recent_rel;     /* when TS.Recent was set (RFC 7323 5.5), us from deadline */
+    int32_t oow_ack_rel;       /* last answer to an unacceptable bare segment, likewise */
     uint32_t iss;              /* our timestamp clock's offset (tcp_ts_now) */
     uint32_t snd_max;          /* SND.UNA = SND.NXT: all we sent, FIN included, is acked */
     uint32_t snd_wl1, snd_wl2; /* last window update (it may still move max_snd_wnd) */
@@ -233,7 +233,8 @@ struct tcp_tw {
 };
 
 /* Saves c into tw. Returns false (tw unset) unless c is in TIME-WAIT in the quiet form a
- * record can stand for: no error, nothing queued or held in the buffers, no ACK owed. */
+ * record can stand for: no error, nothing queued or held in the buffers, no ACK owed, and
+ * its two times within 35 minutes of the deadline (or too old to matter any more). */
 bool tcp_tw_save(const struct tcp_conn *c, struct tcp_tw *tw);
 
 /* Makes c a TCB in TIME-WAIT equivalent to the one tw was saved from, without buffer

@@ -18,6 +18,13 @@
 
 #include "tcp/tcp_internal.h"
 
+/* The two times a record keeps are read only as "less than TCP_OOW_ACK_GAP_US ago" and
+ * "more than TCP_PAWS_IDLE_US ago", at times no earlier than deadline - 2 x MSL (when the
+ * TIME-WAIT began or last restarted). So they are kept as 32-bit offsets from the deadline
+ * (+-35 minutes, in us), or as a mark that the answer is the same at every such time. */
+#define TCP_TW_OOW_NEVER INT32_MAX  /* rate limit cannot apply: as TCP_NO_DEADLINE */
+#define TCP_TW_TS_ANCIENT INT32_MIN /* TS.Recent idle past the PAWS limit at every time */
+
 #define TCP_TW_TS 1u   /* timestamps negotiated */
 #define TCP_TW_SACK 2u /* SACK negotiated */
 #define TCP_TW_WS 4u   /* window scaling negotiated */
@@ -50,14 +57,46 @@ static bool tw_quiet(const struct tcp_conn *c)
            !tcp_in_recovery(c) && seq_gt(c->snd_una, c->iss);
 }
 
+/* The earliest time the record can be used at (see above). */
+static uint64_t tw_begin(uint64_t deadline, const struct synack_config *cfg)
+{
+    return deadline - 2 * cfg->msl_us; /* deadline = start + 2 x MSL: no underflow */
+}
+
+/* t - deadline in *rel if it fits (excluding the two marks). */
+static bool tw_offset(uint64_t t, uint64_t deadline, int32_t *rel)
+{
+    int64_t d = (int64_t)(t - deadline); /* two's complement: times are far below 2^63 */
+    if (d <= INT32_MIN || d >= INT32_MAX)
+        return false;
+    *rel = (int32_t)d;
+    return true;
+}
+
+static bool tw_save_times(const struct tcp_conn *c, struct tcp_tw *tw)
+{
+    uint64_t begin = tw_begin(c->tw_deadline, c->cfg);
+    if (c->oow_ack_us == TCP_NO_DEADLINE || c->oow_ack_us + TCP_OOW_ACK_GAP_US <= begin)
+        tw->oow_ack_rel = TCP_TW_OOW_NEVER;
+    else if (!tw_offset(c->oow_ack_us, c->tw_deadline, &tw->oow_ack_rel))
+        return false;
+    if (!c->ts_ok)
+        tw->ts_recent_rel = 0; /* never read without timestamps */
+    else if (c->ts_recent_us + TCP_PAWS_IDLE_US < begin)
+        tw->ts_recent_rel = TCP_TW_TS_ANCIENT;
+    else if (!tw_offset(c->ts_recent_us, c->tw_deadline, &tw->ts_recent_rel))
+        return false;
+    return true;
+}
+
 bool tcp_tw_save(const struct tcp_conn *c, struct tcp_tw *tw)
 {
-    if (!tw_quiet(c))
+    if (!tw_quiet(c) || c->cfg->msl_us > UINT64_MAX / 4 || c->tw_deadline == TCP_NO_DEADLINE)
         return false;
     memset(tw, 0, sizeof *tw);
+    if (!tw_save_times(c, tw))
+        return false;
     tw->deadline = c->tw_deadline;
-    tw->ts_recent_us = c->ts_recent_us;
-    tw->oow_ack_us = c->oow_ack_us;
     tw->iss = c->iss;
     tw->snd_max = c->snd_max;
     tw->snd_wl1 = c->snd_wl1;
@@ -95,8 +134,15 @@ void tcp_tw_load(struct tcp_conn *c, const struct tcp_hooks *hooks,
     c->sack_ok = (tw->flags & TCP_TW_SACK) != 0;
     c->ws_ok = (tw->flags & TCP_TW_WS) != 0;
     c->ts_recent = tw->ts_recent;
-    c->ts_recent_us = tw->ts_recent_us;
-    c->oow_ack_us = tw->oow_ack_us;
+    uint64_t begin = tw_begin(tw->deadline, cfg);
+    if (tw->ts_recent_rel == TCP_TW_TS_ANCIENT)
+        c->ts_recent_us = begin - TCP_PAWS_IDLE_US - 1; /* stale at every time >= begin */
+    else
+        c->ts_recent_us = tw->deadline + (uint64_t)(int64_t)tw->ts_recent_rel;
+    if (tw->oow_ack_rel == TCP_TW_OOW_NEVER)
+        c->oow_ack_us = TCP_NO_DEADLINE;
+    else
+        c->oow_ack_us = tw->deadline + (uint64_t)(int64_t)tw->oow_ack_rel;
     c->tw_deadline = tw->deadline;
     sack_init(&c->sack, tw->snd_max);
 }

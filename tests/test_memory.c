@@ -377,11 +377,14 @@ struct world {
     int accepted;
 };
 
+static bool without_timestamps; /* config_for: no timestamps option */
+
 static struct synack_config config_for(uint32_t ip)
 {
     struct synack_config cfg;
     synack_config_default(&cfg);
     cfg.ip = ip;
+    cfg.timestamps = !without_timestamps;
     cfg.sndbuf = 16384;
     cfg.rcvbuf = 32768;
     cfg.max_backlog = NCONN;
@@ -541,10 +544,92 @@ static void test_idle_connections_hold_no_buffer_memory(void)
     memnet_free(w.net);
 }
 
+/* ---- A record whose times drift out of range becomes a TCB again ------------------------- */
+
+static bool client_frozen; /* the client's timers are not run (its poll is late) */
+
+static uint64_t frozen_poll(void *arg, uint64_t now_us)
+{
+    return client_frozen ? UINT64_MAX : synack_stack_poll(arg, now_us);
+}
+
+static void test_time_wait_record_outliving_its_offsets(void)
+{
+    static struct world w;
+    without_timestamps = true; /* so that the stray segment below needs no TSopt */
+    bool ok = world_init(&w);
+    without_timestamps = false;
+    REQUIRE(ok);
+    struct memnet_node_ops oa = {w.a, node_input, frozen_poll};
+    memnet_attach(w.net, 0, &oa);
+    client_frozen = false;
+    w.lfd = synack_socket(w.b);
+    struct synack_addr any = {0, 80}, peer = {IP_B, 80}, me;
+    REQUIRE(synack_bind(w.b, w.lfd, &any) == 0 && synack_listen(w.b, w.lfd, 4) == 0);
+    int cfd = synack_socket(w.a);
+    REQUIRE(synack_connect(w.a, cfd, &peer) == SYNACK_EINPROGRESS);
+    run_for(&w, SEC);
+    int sfd = synack_accept(w.b, w.lfd, NULL);
+    REQUIRE(sfd >= 0);
+    synack_getsockname(w.a, cfd, &me);
+    struct synack_status st;
+    REQUIRE(synack_status(w.a, cfd, &st) == 0);
+    uint32_t client_nxt = st.snd_nxt + 1; /* past its FIN */
+    uint32_t server_nxt = st.rcv_nxt + 1; /* past the server's FIN */
+
+    /* The client closes first and, its descriptor gone, waits in TIME-WAIT as a record. */
+    CHECK_EQ(synack_close(w.a, cfd), 0);
+    run_for(&w, SEC);
+    CHECK_EQ(synack_close(w.b, sfd), 0);
+    run_for(&w, SEC);
+    struct synack_stats sa;
+    synack_stack_stats(w.a, &sa);
+    CHECK_EQ(sa.time_wait_current, 1);
+    CHECK_EQ(sa.conn_current, 1);
+
+    /* Its timers are not run: 40 minutes after the deadline an out-of-window ACK arrives.
+     * It is answered (RFC 9293 3.10.7.4 first) and TIME-WAIT goes on, as a full TCB. */
+    client_frozen = true;
+    struct synack_config ca = config_for(IP_A);
+    run_for(&w, 2 * ca.msl_us + 2400 * SEC);
+    uint64_t out_before = sa.seg_out;
+    struct wire_tcp_out seg = {0};
+    seg.src = IP_B;
+    seg.dst = IP_A;
+    seg.sport = 80;
+    seg.dport = me.port;
+    seg.seq = server_nxt + 1000000;
+    seg.ack = client_nxt;
+    seg.flags = SYNACK_ACK;
+    seg.wnd = 1000;
+    seg.ttl = 64;
+    uint8_t pkt[128];
+    size_t n = wire_emit(pkt, sizeof pkt, &seg);
+    REQUIRE(n > 0);
+    synack_stack_input(w.a, pkt, n, memnet_now(w.net));
+    synack_stack_stats(w.a, &sa);
+    CHECK_EQ(sa.seg_out, out_before + 1);
+    CHECK_EQ(sa.drops[SYNACK_DROP_SEQ_UNACCEPTABLE], 1);
+    CHECK_EQ(sa.time_wait_current, 1);
+    CHECK_EQ(sa.conn_current, 1);
+
+    /* When its timers run again it ends, and nothing is left. */
+    client_frozen = false;
+    synack_stack_poll(w.a, memnet_now(w.net));
+    synack_stack_stats(w.a, &sa);
+    CHECK_EQ(sa.time_wait_current, 0);
+    CHECK_EQ(sa.conn_current, 0);
+    CHECK_EQ(synack_stack_next_deadline(w.a), UINT64_MAX);
+    synack_stack_free(w.a);
+    synack_stack_free(w.b);
+    memnet_free(w.net);
+}
+
 int main(void)
 {
     RUN(test_engine_needs_storage_only_for_bytes);
     RUN(test_time_wait_record_behaves_as_the_tcb);
     RUN(test_idle_connections_hold_no_buffer_memory);
+    RUN(test_time_wait_record_outliving_its_offsets);
     return check_summary();
 }

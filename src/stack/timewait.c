@@ -200,19 +200,46 @@ static struct stack_conn *tw_load(struct synack_stack *s, uint32_t i)
     return c;
 }
 
+/* The scratch TCB of record i, still in TIME-WAIT, no longer fits a record: its times
+ * drifted out of the offsets' range (segments processed over half an hour after the
+ * deadline, the stack not polled meanwhile). It becomes a full TCB again; on no memory its
+ * TIME-WAIT ends at once instead (ABORT, RFC 9293 3.10.5: no RST), counted and traced. */
+static void tw_revive(struct synack_stack *s, uint32_t i, struct stack_conn *scratch)
+{
+    tw_remove(s, i);
+    struct stack_conn *c = NULL;
+    if (table_conn_count(s) < s->cfg.max_connections && heap_reserve(s, s->nconns + 1))
+        c = malloc(sizeof *c);
+    if (!c) {
+        tcp_abort(&scratch->tcp, s->now_us);
+        s->tw_ctx = NULL;
+        return;
+    }
+    s->tw_ctx = NULL;
+    memcpy(c, scratch, sizeof *c);
+    table_insert(s, c);
+    heap_update(s, c, tcp_deadline(&c->tcp));
+}
+
 /* After the engine call on the scratch TCB of record i: saves it back, or removes the
  * record once the connection left TIME-WAIT. */
-static void tw_store(struct synack_stack *s, uint32_t i, const struct stack_conn *c)
+static void tw_store(struct synack_stack *s, uint32_t i, struct stack_conn *c)
 {
-    s->tw_ctx = NULL;
     struct stack_tw *r = &s->tw[i];
     uint64_t old_deadline = r->t.deadline;
-    if (!tcp_tw_save(&c->tcp, &r->t)) {
-        /* CLOSED (a RST, RFC 9293 3.10.7.4 second). A TIME-WAIT TCB only ever leaves for
-         * CLOSED, so nothing else can fail to save. */
+    struct tcp_tw t;
+    if (!tcp_tw_save(&c->tcp, &t)) {
+        if (c->state == SYNACK_TIME_WAIT) {
+            tw_revive(s, i, c);
+            return;
+        }
+        /* CLOSED: a RST (RFC 9293 3.10.7.4 second) or the timeout. */
+        s->tw_ctx = NULL;
         tw_remove(s, i);
         return;
     }
+    s->tw_ctx = NULL;
+    r->t = t;
     if (r->t.deadline != old_deadline) { /* 2 x MSL restarted: the latest deadline of all */
         fifo_unlink(s, i);
         fifo_append(s, i);

@@ -574,10 +574,11 @@ static void run_close(struct run *run)
         if (synack_stack_next_deadline(sd->s) != UINT64_MAX)
             fail(run, "%c: timers still pending at the time limit", side_name[i]);
         else if (st->conn_current != 0 || st->time_wait_current != 0 ||
-                 st->sockets_current != 0)
+                 st->sockets_current != 0 || st->buffers_current != 0)
             fail(run, "%c: not back to zero: %" PRIu64 " connections (%" PRIu64
-                 " in TIME-WAIT), %" PRIu64 " sockets", side_name[i], st->conn_current,
-                 st->time_wait_current, st->sockets_current);
+                 " in TIME-WAIT), %" PRIu64 " sockets, %" PRIu64 " buffers", side_name[i],
+                 st->conn_current, st->time_wait_current, st->sockets_current,
+                 st->buffers_current);
         else if (st->conn_reset != 0 || st->conn_timeout != 0)
             fail(run, "%c: %" PRIu64 " connections reset, %" PRIu64 " timed out",
                  side_name[i], st->conn_reset, st->conn_timeout);

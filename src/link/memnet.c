@@ -1,9 +1,13 @@
 /*
  * memnet.c: the in-process virtual network (see memnet.h).
  *
- * Packets sent by a node are copied once into a pooled buffer and put in a priority queue
+ * Packets sent by a node are written into a pooled buffer and put in a priority queue
  * ordered by (delivery time, send sequence number); equal times are delivered in send order,
- * so a run depends only on the configuration and the seed. Fault injection draws from a
+ * so a run depends only on the configuration and the seed. The pooled buffer is lent to the
+ * sender's stack (the link's buffer()) so that it writes the packet there directly; a packet
+ * sent from any other buffer is copied into one. A lent buffer stands in for the sender's own
+ * on a path that corrupts or duplicates, so the copies are made exactly as from any buffer.
+ * Fault injection draws from a
  * seeded xoshiro256** generator (Blackman and Vigna), seeded through splitmix64, and draws
  * only for faults whose probability is not zero.
  *
@@ -48,6 +52,7 @@ struct mn_node {
     bool attached;
     struct memnet_node_ops ops;
     uint64_t deadline;      /* from the node's last poll(), UINT64_MAX for none */
+    struct mn_pkt *lent;    /* buffer lent by link_buffer(), not yet sent, or NULL */
 };
 
 struct memnet {
@@ -257,8 +262,10 @@ void memnet_free(struct memnet *net)
             free(p);
         }
     }
-    for (int i = 0; i < net->nnodes; i++)
+    for (int i = 0; i < net->nnodes; i++) {
+        free(net->nodes[i]->lent);
         free(net->nodes[i]);
+    }
     free(net->nodes);
     free(net->paths);
     free(net->busy_ns);
@@ -393,16 +400,18 @@ static uint64_t transmit_end(struct memnet *net, size_t pi, size_t len)
 }
 
 /* Queues one copy of a packet on path, transmitted by sent_us, applying corruption and
- * reordering to it. */
+ * reordering to it. p holds the copy (NULL: out of memory) or is NULL to make one. */
 static void schedule_copy(struct memnet *net, int to, const struct memnet_path *path,
-                          uint64_t sent_us, const uint8_t *packet, size_t len)
+                          uint64_t sent_us, const uint8_t *packet, size_t len, struct mn_pkt *p)
 {
-    struct mn_pkt *p = pkt_alloc(net, len);
     if (!p) {
-        net->stats.lost++; /* out of memory: the network drops it, as a real one would */
-        return;
+        p = pkt_alloc(net, len);
+        if (!p) {
+            net->stats.lost++; /* out of memory: the network drops it, as a real one would */
+            return;
+        }
+        memcpy(p->data, packet, len);
     }
-    memcpy(p->data, packet, len);
     p->to = to;
     p->time = sent_us + path->delay_us;
     if (rng_chance(net, path->corrupt)) {
@@ -425,19 +434,36 @@ static void schedule_copy(struct memnet *net, int to, const struct memnet_path *
     }
 }
 
-static void memnet_send(void *arg, const uint8_t *packet, size_t len)
+/* The link's buffer(): a pooled buffer of len bytes for the node's next packet. A buffer lent
+ * before and never sent is taken back. */
+static uint8_t *link_buffer(void *arg, size_t len)
 {
     struct mn_node *from = arg;
+    struct memnet *net = from->net;
+    if (from->lent) {
+        pkt_free(net, from->lent);
+        from->lent = NULL;
+    }
+    if (len < WIRE_IPV4_HDR_LEN || len > MEMNET_MTU)
+        return NULL;
+    from->lent = pkt_alloc(net, len);
+    return from->lent ? from->lent->data : NULL;
+}
+
+/* Routes a packet; own is the pooled buffer holding it when it was lent, or NULL. Returns
+ * true when own was queued (the queue owns it now). */
+static bool route(struct mn_node *from, const uint8_t *packet, size_t len, struct mn_pkt *own)
+{
     struct memnet *net = from->net;
     net->stats.sent++;
     if (!packet || len < WIRE_IPV4_HDR_LEN || len > MEMNET_MTU) {
         net->stats.unroutable++;
-        return;
+        return false;
     }
     int to = node_by_ip(net, get32(packet + 16));
     if (to < 0) {
         net->stats.unroutable++;
-        return;
+        return false;
     }
     size_t pi = (size_t)from->idx * (size_t)net->node_cap + (size_t)to;
     const struct memnet_path *path = &net->paths[pi];
@@ -445,7 +471,7 @@ static void memnet_send(void *arg, const uint8_t *packet, size_t len)
     if (rng_chance(net, path->loss)) {
         net->stats.lost++;
         link_event(net, SYNACK_LINK_LOST, packet, len);
-        return;
+        return false;
     }
     int copies = 1;
     if (rng_chance(net, path->dup)) {
@@ -453,16 +479,34 @@ static void memnet_send(void *arg, const uint8_t *packet, size_t len)
         net->stats.duplicated++;
         link_event(net, SYNACK_LINK_DUPLICATED, packet, len);
     }
+    if (own && copies == 1 && path->corrupt <= 0) {
+        schedule_copy(net, to, path, sent_us, packet, len, own);
+        return true;
+    }
     for (int i = 0; i < copies; i++)
-        schedule_copy(net, to, path, sent_us, packet, len);
+        schedule_copy(net, to, path, sent_us, packet, len, NULL);
+    return false;
+}
+
+static void memnet_send(void *arg, const uint8_t *packet, size_t len)
+{
+    struct mn_node *from = arg;
+    struct mn_pkt *own = NULL;
+    if (from->lent && packet == from->lent->data && len == from->lent->len) {
+        own = from->lent;
+        from->lent = NULL;
+    }
+    if (!route(from, packet, len, own) && own)
+        pkt_free(from->net, own);
 }
 
 struct synack_link memnet_link(struct memnet *net, int node)
 {
-    struct synack_link link = {NULL, NULL};
+    struct synack_link link = {.arg = NULL};
     if (net && node >= 0 && node < net->nnodes) {
         link.arg = net->nodes[node];
         link.send = memnet_send;
+        link.buffer = link_buffer;
     }
     return link;
 }

@@ -126,6 +126,7 @@ struct synack_stack {
     struct stack_conn **buckets;
     uint32_t nbuckets;              /* power of 2 */
     uint32_t nconns;                /* connections in the table */
+    struct stack_conn *table_last;  /* the last lookup's answer (in the table), or NULL */
 
     /* Timer heap: binary min-heap of connections keyed by tcp_deadline(). */
     struct stack_conn **heap;
@@ -180,8 +181,9 @@ int stack_conn_error(const struct stack_conn *c);
 
 /* ---- conn_table.c ------------------------------------------------------------------------ */
 
-/* O(1) average. NULL when no connection has this 4-tuple. */
-struct stack_conn *table_lookup(const struct synack_stack *s, uint32_t lip, uint16_t lport,
+/* O(1) average. NULL when no connection has this 4-tuple. Remembers the answer, so a run of
+ * lookups of one tuple skips the hash. */
+struct stack_conn *table_lookup(struct synack_stack *s, uint32_t lip, uint16_t lport,
                                 uint32_t rip, uint16_t rport);
 /* Inserts c (its tuple MUST NOT be in the table). Grows the table when the load passes 1;
  * growth failing only makes chains longer. Can't fail. */

@@ -300,6 +300,12 @@ static uint64_t copy_payload(uint64_t sum, uint8_t *dst, const struct wire_tcp_o
     return wire_csum_copy(sum, dst + na, b, nb);
 }
 
+size_t wire_emit_len(const struct wire_tcp_out *seg)
+{
+    return WIRE_IPV4_HDR_LEN + WIRE_TCP_HDR_LEN + wire_tcp_opts_len(&seg->opts) +
+           (size_t)seg->data_len[0] + seg->data_len[1];
+}
+
 size_t wire_emit(uint8_t *buf, size_t cap, const struct wire_tcp_out *seg)
 {
     size_t opt_len = wire_tcp_opts_len(&seg->opts); /* <= WIRE_TCP_OPT_MAX by construction */

@@ -113,6 +113,10 @@ struct wire_tcp_out {
 /* Number of option bytes wire_emit() writes for opts (a multiple of 4, <= 40). */
 size_t wire_tcp_opts_len(const struct wire_tcp_opts *opts);
 
+/* The length of the packet wire_emit() writes for seg, bytes (may exceed 65535: then
+ * wire_emit() refuses it). */
+size_t wire_emit_len(const struct wire_tcp_out *seg);
+
 /* Writes a whole IPv4 packet (20-byte IPv4 header, TCP header with options, payload) into
  * buf with both checksums, copying the payload and summing it in one pass. Returns the
  * packet length, or 0 if it does not fit in cap or the options do not fit in 40 bytes. */

@@ -19,7 +19,7 @@ static uint32_t tuple_hash(const struct synack_stack *s, uint32_t lip, uint16_t 
 {
     uint64_t addrs = (uint64_t)lip << 32 | rip;
     uint64_t ports = (uint64_t)lport << 16 | rport;
-    return (uint32_t)siphash13_2words(s->table_key, addrs, ports);
+    return (uint32_t)siphash13_2words(s->table_key[0], s->table_key[1], addrs, ports);
 }
 
 static bool tuple_is(const struct stack_conn *c, uint32_t lip, uint16_t lport, uint32_t rip,

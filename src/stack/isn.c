@@ -54,9 +54,8 @@ static inline void absorb(uint64_t v[4], uint64_t m, int c_rounds)
 }
 
 /* Initialization: the constants spell "somepseudorandomlygeneratedbytes". */
-static inline void sip_init(uint64_t v[4], const uint8_t key[16])
+static inline void sip_init(uint64_t v[4], uint64_t k0, uint64_t k1)
 {
-    uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
     v[0] = k0 ^ 0x736f6d6570736575ull;
     v[1] = k1 ^ 0x646f72616e646f6dull;
     v[2] = k0 ^ 0x6c7967656e657261ull;
@@ -77,7 +76,7 @@ static uint64_t siphash_cd(const uint8_t key[16], const void *msg, size_t len, i
 {
     const uint8_t *p = msg;
     uint64_t v[4];
-    sip_init(v, key);
+    sip_init(v, load_le64(key), load_le64(key + 8));
 
     size_t full = len - len % 8;
     for (size_t off = 0; off < full; off += 8)
@@ -101,10 +100,10 @@ uint64_t siphash13(const uint8_t key[16], const void *msg, size_t len)
     return siphash_cd(key, msg, len, 1, 3);
 }
 
-uint64_t siphash13_2words(const uint8_t key[16], uint64_t m0, uint64_t m1)
+uint64_t siphash13_2words(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1)
 {
     uint64_t v[4];
-    sip_init(v, key);
+    sip_init(v, k0, k1);
     absorb(v, m0, 1);
     absorb(v, m1, 1);
     absorb(v, (uint64_t)16 << 56, 1); /* no bytes left, length 16 */

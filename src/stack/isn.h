@@ -20,8 +20,9 @@ uint64_t siphash24(const uint8_t key[16], const void *msg, size_t len);
  * from choosing colliding keys but is computed per packet. */
 uint64_t siphash13(const uint8_t key[16], const void *msg, size_t len);
 
-/* siphash13() of the 16 bytes m0, m1 stored little-endian, without the byte loop. */
-uint64_t siphash13_2words(const uint8_t key[16], uint64_t m0, uint64_t m1);
+/* siphash13() of the 16 bytes m0, m1 stored little-endian, under the key whose bytes are
+ * k0, k1 stored little-endian: no byte loops, for a key loaded once. */
+uint64_t siphash13_2words(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1);
 
 /* RFC 9293 3.4.1 / RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport, key),
  * M = now_us / 4 (the 4-microsecond timer), F = SipHash-2-4 of the 12-byte big-endian tuple.

@@ -381,7 +381,10 @@ struct synack_stack *synack_stack_new(const struct synack_config *cfg,
     s->hooks = (struct tcp_hooks){.arg = s, .output = hook_output, .state_change = hook_state};
     s->free_head = s->free_tail = STACK_NO_FD;
     s->dirty_head = s->dirty_tail = STACK_NO_FD;
-    derive_key(cfg->isn_key, 1, s->table_key);
+    uint8_t table_key[16];
+    derive_key(cfg->isn_key, 1, table_key);
+    for (int i = 15; i >= 0; i--) /* little-endian words, as SipHash loads its key */
+        s->table_key[i / 8] = s->table_key[i / 8] << 8 | table_key[i];
     derive_key(cfg->isn_key, 2, s->port_key);
     s->pkt = malloc(STACK_PKT_CAP);
     s->port_owner = calloc(65536, sizeof *s->port_owner);

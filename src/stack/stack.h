@@ -119,7 +119,7 @@ struct synack_stack {
     struct synack_stats stats;
     uint16_t ip_id;                 /* next IPv4 identification */
     uint8_t *pkt;                   /* outgoing packet buffer, STACK_PKT_CAP bytes */
-    uint8_t table_key[16];          /* SipHash key of the connection table hash */
+    uint64_t table_key[2];          /* SipHash key (k0, k1) of the connection table hash */
     uint8_t port_key[16];           /* SipHash key of the RFC 6056 port offset */
 
     /* Connection table: chained hash on the 4-tuple, resized by doubling. */

@@ -146,11 +146,16 @@ uint16_t wire_csum_fold(uint64_t sum)
 
 uint64_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint16_t tcp_len)
 {
-    /* RFC 9293 3.1 Figure 2: source, destination, zero, PTCL, TCP Length, network order. */
-    uint8_t ph[12] = {
-        (uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8), (uint8_t)src,
-        (uint8_t)(dst >> 24), (uint8_t)(dst >> 16), (uint8_t)(dst >> 8), (uint8_t)dst,
-        0, WIRE_PROTO_TCP, (uint8_t)(tcp_len >> 8), (uint8_t)tcp_len,
-    };
-    return wire_csum_add(0, ph, sizeof ph);
+    /* RFC 9293 3.1 Figure 2: source, destination, zero, PTCL, TCP Length: six 16-bit words,
+     * summed here as numbers (at most 6 x 0xffff, no overflow) and folded. The folded value,
+     * laid out big-endian as a 2-byte piece and loaded in memory order, is a running sum of
+     * the pseudo-header: on a little-endian machine the load swaps the two bytes, which
+     * multiplies by 2^8 modulo 2^16 - 1 and so commutes with the sum (RFC 1071 2(B)). */
+    uint32_t n = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
+                 WIRE_PROTO_TCP + tcp_len;
+    uint16_t folded = fold16(n);
+    uint8_t be[2] = {(uint8_t)(folded >> 8), (uint8_t)folded};
+    uint16_t mem;
+    memcpy(&mem, be, sizeof mem);
+    return mem;
 }

@@ -45,6 +45,13 @@ struct mn_pkt {
     uint8_t data[];
 };
 
+/* A heap entry: the packet's key is copied next to its pointer, so that sifting compares
+ * without touching the packets (each in its own buffer, likely not in cache). */
+struct mn_slot {
+    uint64_t time, seq;     /* the packet's delivery time and send order */
+    struct mn_pkt *p;
+};
+
 struct mn_node {
     struct memnet *net;
     int idx;
@@ -64,7 +71,7 @@ struct memnet {
     struct memnet_path *paths;      /* node_cap x node_cap, [from * node_cap + to] */
     uint64_t *busy_ns;              /* like paths: when each path's transmitter is free,
                                        nanoseconds of virtual time (rate-limited paths) */
-    struct mn_pkt **heap;           /* in flight, min-heap on (time, seq) */
+    struct mn_slot *heap;           /* in flight, min-heap on (time, seq) */
     size_t heap_len, heap_cap;
     struct mn_pkt *pool[POOL_CLASSES]; /* free buffers per size class */
     synack_observer_fn observer;
@@ -140,7 +147,7 @@ static void pkt_free(struct memnet *net, struct mn_pkt *p)
     net->pool[p->cls] = p;
 }
 
-static bool pkt_before(const struct mn_pkt *a, const struct mn_pkt *b)
+static bool slot_before(const struct mn_slot *a, const struct mn_slot *b)
 {
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
@@ -149,36 +156,37 @@ static bool queue_push(struct memnet *net, struct mn_pkt *p)
 {
     if (net->heap_len == net->heap_cap) {
         size_t cap = net->heap_cap ? net->heap_cap * 2 : 256;
-        struct mn_pkt **h = realloc(net->heap, cap * sizeof *h);
+        struct mn_slot *h = realloc(net->heap, cap * sizeof *h);
         if (!h)
             return false;
         net->heap = h;
         net->heap_cap = cap;
     }
+    struct mn_slot slot = {p->time, p->seq, p};
     size_t i = net->heap_len++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!pkt_before(p, net->heap[parent]))
+        if (!slot_before(&slot, &net->heap[parent]))
             break;
         net->heap[i] = net->heap[parent];
         i = parent;
     }
-    net->heap[i] = p;
+    net->heap[i] = slot;
     return true;
 }
 
 static struct mn_pkt *queue_pop(struct memnet *net)
 {
-    struct mn_pkt *top = net->heap[0];
-    struct mn_pkt *last = net->heap[--net->heap_len];
+    struct mn_pkt *top = net->heap[0].p;
+    struct mn_slot last = net->heap[--net->heap_len];
     size_t i = 0, n = net->heap_len;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = l;
         if (l >= n)
             break;
-        if (r < n && pkt_before(net->heap[r], net->heap[l]))
+        if (r < n && slot_before(&net->heap[r], &net->heap[l]))
             m = r;
-        if (!pkt_before(net->heap[m], last))
+        if (!slot_before(&net->heap[m], &last))
             break;
         net->heap[i] = net->heap[m];
         i = m;
@@ -254,7 +262,7 @@ void memnet_free(struct memnet *net)
     if (!net)
         return;
     for (size_t i = 0; i < net->heap_len; i++)
-        free(net->heap[i]);
+        free(net->heap[i].p);
     for (int c = 0; c < POOL_CLASSES; c++) {
         while (net->pool[c]) {
             struct mn_pkt *p = net->pool[c];
@@ -528,7 +536,7 @@ static void poll_all(struct memnet *net)
 static void process_now(struct memnet *net)
 {
     do {
-        while (net->heap_len > 0 && net->heap[0]->time <= net->now) {
+        while (net->heap_len > 0 && net->heap[0].time <= net->now) {
             struct mn_pkt *p = queue_pop(net);
             struct mn_node *n = net->nodes[p->to];
             if (n->attached) {
@@ -540,12 +548,12 @@ static void process_now(struct memnet *net)
             pkt_free(net, p);
         }
         poll_all(net);
-    } while (net->heap_len > 0 && net->heap[0]->time <= net->now);
+    } while (net->heap_len > 0 && net->heap[0].time <= net->now);
 }
 
 static uint64_t next_event_time(const struct memnet *net)
 {
-    uint64_t t = net->heap_len > 0 ? net->heap[0]->time : UINT64_MAX;
+    uint64_t t = net->heap_len > 0 ? net->heap[0].time : UINT64_MAX;
     for (int i = 0; i < net->nnodes; i++)
         if (net->nodes[i]->attached && net->nodes[i]->deadline < t)
             t = net->nodes[i]->deadline;

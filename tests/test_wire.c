@@ -323,6 +323,21 @@ static void test_csum_pseudo(void)
              ref_tcp_csum(0xfffefdfc, 0x80000001, seg, 20));
 }
 
+/* wire_tcp_out_clear() leaves every field as a memset to zero would. */
+static void test_tcp_out_clear(void)
+{
+    struct wire_tcp_out o;
+    memset(&o, 0xa5, sizeof o);
+    wire_tcp_out_clear(&o);
+    CHECK(o.src == 0 && o.dst == 0 && o.sport == 0 && o.dport == 0);
+    CHECK(o.seq == 0 && o.ack == 0 && o.flags == 0 && o.wnd == 0 && o.ttl == 0 && o.ip_id == 0);
+    CHECK(o.opts.present == 0 && o.opts.wscale == 0 && o.opts.mss == 0);
+    CHECK(o.opts.ts_val == 0 && o.opts.ts_ecr == 0 && o.opts.sack_count == 0);
+    for (int i = 0; i < WIRE_SACK_MAX; i++)
+        CHECK(o.opts.sack[i].left == 0 && o.opts.sack[i].right == 0);
+    CHECK(o.data[0] == NULL && o.data[1] == NULL && o.data_len[0] == 0 && o.data_len[1] == 0);
+}
+
 /* wire_csum_pseudo() sums the pseudo-header as numbers: it must agree with the reference
  * over its 12 bytes for any addresses and length, carries and all-ones words included. */
 static void test_csum_pseudo_random(void)
@@ -1050,6 +1065,7 @@ int main(void)
     RUN(test_csum_random_agrees_with_reference);
     RUN(test_csum_pseudo);
     RUN(test_csum_pseudo_random);
+    RUN(test_tcp_out_clear);
     RUN(test_parse_real_syn);
     RUN(test_emit_reproduces_real_syn);
     RUN(test_ip_truncated);

@@ -68,6 +68,34 @@ static inline void put32(uint8_t *p, uint32_t v)
 
 /* ---- Parse ------------------------------------------------------------------------------- */
 
+/* Zeroes *o field by field. Segment structs are set up for every packet, and a memset of a
+ * whole struct compiles to a string instruction that is slow to start (it showed in the
+ * profile); field stores are not. */
+static void opts_clear(struct wire_tcp_opts *o)
+{
+    o->present = 0;
+    o->wscale = 0;
+    o->mss = 0;
+    o->ts_val = o->ts_ecr = 0;
+    o->sack_count = 0;
+    for (size_t b = 0; b < WIRE_SACK_MAX; b++)
+        o->sack[b].left = o->sack[b].right = 0;
+}
+
+void wire_tcp_out_clear(struct wire_tcp_out *o)
+{
+    o->src = o->dst = 0;
+    o->sport = o->dport = 0;
+    o->seq = o->ack = 0;
+    o->flags = 0;
+    o->wnd = 0;
+    o->ttl = 0;
+    o->ip_id = 0;
+    opts_clear(&o->opts);
+    o->data[0] = o->data[1] = NULL;
+    o->data_len[0] = o->data_len[1] = 0;
+}
+
 /* Reads the option list opt[0 .. len) into *o (which must be zeroed). A later duplicate of an
  * option replaces an earlier one. Returns 0 or SYNACK_DROP_TCP_OPTIONS. */
 static int parse_options(const uint8_t *opt, size_t len, struct wire_tcp_opts *o)
@@ -160,16 +188,8 @@ int wire_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
             return SYNACK_DROP_TCP_CHECKSUM;
     }
 
-    /* The options are zeroed field by field rather than by a memset of the whole segment
-     * struct: this runs for every packet, and a large memset is slow to start. */
     struct wire_tcp_opts opts;
-    opts.present = 0;
-    opts.wscale = 0;
-    opts.mss = 0;
-    opts.ts_val = opts.ts_ecr = 0;
-    opts.sack_count = 0;
-    for (size_t b = 0; b < WIRE_SACK_MAX; b++)
-        opts.sack[b].left = opts.sack[b].right = 0;
+    opts_clear(&opts);
     int r = parse_options(seg + WIRE_TCP_HDR_LEN, hdr_len - WIRE_TCP_HDR_LEN, &opts);
     if (r != 0)
         return r;

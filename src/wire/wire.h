@@ -110,6 +110,9 @@ struct wire_tcp_out {
     uint32_t data_len[2];
 };
 
+/* Sets every field of *o to zero (NULL), as a memset would but cheaper per packet. */
+void wire_tcp_out_clear(struct wire_tcp_out *o);
+
 /* Number of option bytes wire_emit() writes for opts (a multiple of 4, <= 40). */
 size_t wire_tcp_opts_len(const struct wire_tcp_opts *opts);
 

@@ -51,6 +51,45 @@ static inline uint64_t add_carry(uint64_t sum, uint64_t w)
     return sum + (sum < w);
 }
 
+/* Adds the last 0..7 bytes of a piece (they start on a 16-bit boundary of it) as 4-, 2- and
+ * 1-byte loads of fixed size: a memcpy of a variable length would be a library call, which
+ * costs more than the whole 20-byte header it ends. Each load in native order is congruent
+ * to the sum of its 16-bit words (2^16 = 1 mod 2^16 - 1); the odd last byte is the word
+ * {byte, 0} (RFC 9293 3.1: padded with zero on its right). If dst is not NULL, the bytes are
+ * copied there too. */
+static inline uint64_t add_tail(uint64_t sum, uint8_t *dst, const uint8_t *p, size_t len)
+{
+    if (len & 4) {
+        uint32_t w;
+        memcpy(&w, p, sizeof w);
+        if (dst) {
+            memcpy(dst, &w, sizeof w);
+            dst += 4;
+        }
+        sum = add_carry(sum, w);
+        p += 4;
+    }
+    if (len & 2) {
+        uint16_t w;
+        memcpy(&w, p, sizeof w);
+        if (dst) {
+            memcpy(dst, &w, sizeof w);
+            dst += 2;
+        }
+        sum = add_carry(sum, w);
+        p += 2;
+    }
+    if (len & 1) {
+        uint8_t pair[2] = {p[0], 0};
+        uint16_t w;
+        memcpy(&w, pair, sizeof w);
+        if (dst)
+            dst[0] = p[0];
+        sum = add_carry(sum, w);
+    }
+    return sum;
+}
+
 /* Folds a running sum to 16 bits without complementing it; the result is in memory order.
  * Four steps suffice: after the 64->32 step the value is < 2^33, and each 32->16 step shrinks
  * it until it is at most 0xffff. */
@@ -85,14 +124,7 @@ uint64_t wire_csum_add(uint64_t sum, const void *data, size_t len)
         p += 8;
         len -= 8;
     }
-    if (len > 0) {
-        /* The tail, zero-padded on its right (RFC 9293 3.1: an odd last octet is padded with
-         * zeros to form a 16-bit word). */
-        uint64_t w = 0;
-        memcpy(&w, p, len);
-        sum = add_carry(sum, w);
-    }
-    return sum;
+    return add_tail(sum, NULL, p, len);
 }
 
 uint64_t wire_csum_copy(uint64_t sum, void *dst, const void *src, size_t len)
@@ -125,13 +157,7 @@ uint64_t wire_csum_copy(uint64_t sum, void *dst, const void *src, size_t len)
         d += 8;
         len -= 8;
     }
-    if (len > 0) {
-        uint64_t w = 0;
-        memcpy(&w, s, len);
-        memcpy(d, s, len);
-        sum = add_carry(sum, w);
-    }
-    return sum;
+    return add_tail(sum, d, s, len);
 }
 
 uint16_t wire_csum_fold(uint64_t sum)

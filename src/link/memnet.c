@@ -11,6 +11,11 @@
  * seeded xoshiro256** generator (Blackman and Vigna), seeded through splitmix64, and draws
  * only for faults whose probability is not zero.
  *
+ * The queue is two structures: packets sent in delivery order (a path with a fixed delay,
+ * the common case: each is due no earlier than the one queued before it) go to a FIFO, O(1),
+ * and the others (reordered, or behind a rate-limited path's queue) to a binary heap; a pop
+ * takes the earlier of the two heads. Either way the order is exactly (time, seq).
+ *
  * A step advances the clock to the earliest delivery or node deadline, delivers everything
  * due then (including packets sent at that very time with zero delay), and polls every node
  * after each round of deliveries, so nodes learn the time and memnet learns their deadlines.
@@ -73,6 +78,8 @@ struct memnet {
                                        nanoseconds of virtual time (rate-limited paths) */
     struct mn_slot *heap;           /* in flight, min-heap on (time, seq) */
     size_t heap_len, heap_cap;
+    struct mn_slot *fifo;           /* in flight, in (time, seq) order: a ring buffer */
+    size_t fifo_head, fifo_len, fifo_cap; /* fifo_cap is 0 or a power of 2 */
     struct mn_pkt *pool[POOL_CLASSES]; /* free buffers per size class */
     synack_observer_fn observer;
     void *observer_arg;
@@ -152,7 +159,29 @@ static bool slot_before(const struct mn_slot *a, const struct mn_slot *b)
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-static bool queue_push(struct memnet *net, struct mn_pkt *p)
+/* The slot n places after the FIFO's head. */
+static struct mn_slot *fifo_at(const struct memnet *net, size_t n)
+{
+    return &net->fifo[(net->fifo_head + n) & (net->fifo_cap - 1)];
+}
+
+/* Doubles the FIFO's ring, unwrapping it. false on no memory. */
+static bool fifo_grow(struct memnet *net)
+{
+    size_t cap = net->fifo_cap ? net->fifo_cap * 2 : 256;
+    struct mn_slot *f = malloc(cap * sizeof *f);
+    if (!f)
+        return false;
+    for (size_t i = 0; i < net->fifo_len; i++)
+        f[i] = *fifo_at(net, i);
+    free(net->fifo);
+    net->fifo = f;
+    net->fifo_cap = cap;
+    net->fifo_head = 0;
+    return true;
+}
+
+static bool heap_push(struct memnet *net, struct mn_slot slot)
 {
     if (net->heap_len == net->heap_cap) {
         size_t cap = net->heap_cap ? net->heap_cap * 2 : 256;
@@ -162,7 +191,6 @@ static bool queue_push(struct memnet *net, struct mn_pkt *p)
         net->heap = h;
         net->heap_cap = cap;
     }
-    struct mn_slot slot = {p->time, p->seq, p};
     size_t i = net->heap_len++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -175,7 +203,29 @@ static bool queue_push(struct memnet *net, struct mn_pkt *p)
     return true;
 }
 
-static struct mn_pkt *queue_pop(struct memnet *net)
+static bool queue_push(struct memnet *net, struct mn_pkt *p)
+{
+    struct mn_slot slot = {p->time, p->seq, p};
+    /* seq grows with every packet, so only an earlier time can put it before the tail. */
+    if (net->fifo_len > 0 && slot_before(&slot, fifo_at(net, net->fifo_len - 1)))
+        return heap_push(net, slot);
+    if (net->fifo_len == net->fifo_cap && !fifo_grow(net))
+        return false;
+    *fifo_at(net, net->fifo_len++) = slot;
+    return true;
+}
+
+/* The earliest packet in flight, or NULL. */
+static const struct mn_slot *queue_first(const struct memnet *net)
+{
+    const struct mn_slot *f = net->fifo_len > 0 ? fifo_at(net, 0) : NULL;
+    const struct mn_slot *h = net->heap_len > 0 ? &net->heap[0] : NULL;
+    if (!f)
+        return h;
+    return h && slot_before(h, f) ? h : f;
+}
+
+static struct mn_pkt *heap_pop(struct memnet *net)
 {
     struct mn_pkt *top = net->heap[0].p;
     struct mn_slot last = net->heap[--net->heap_len];
@@ -194,6 +244,24 @@ static struct mn_pkt *queue_pop(struct memnet *net)
     if (n > 0)
         net->heap[i] = last;
     return top;
+}
+
+/* Takes the earliest packet off the queue, which MUST NOT be empty. */
+static struct mn_pkt *queue_pop(struct memnet *net)
+{
+    if (net->heap_len > 0 && queue_first(net) == &net->heap[0])
+        return heap_pop(net);
+    struct mn_pkt *p = fifo_at(net, 0)->p;
+    net->fifo_head = (net->fifo_head + 1) & (net->fifo_cap - 1);
+    net->fifo_len--;
+    return p;
+}
+
+/* Whether a packet is due at or before now. */
+static bool queue_due(const struct memnet *net)
+{
+    const struct mn_slot *first = queue_first(net);
+    return first && first->time <= net->now;
 }
 
 /* ---- Events ------------------------------------------------------------------------------ */
@@ -263,6 +331,9 @@ void memnet_free(struct memnet *net)
         return;
     for (size_t i = 0; i < net->heap_len; i++)
         free(net->heap[i].p);
+    for (size_t i = 0; i < net->fifo_len; i++)
+        free(fifo_at(net, i)->p);
+    free(net->fifo);
     for (int c = 0; c < POOL_CLASSES; c++) {
         while (net->pool[c]) {
             struct mn_pkt *p = net->pool[c];
@@ -536,7 +607,7 @@ static void poll_all(struct memnet *net)
 static void process_now(struct memnet *net)
 {
     do {
-        while (net->heap_len > 0 && net->heap[0].time <= net->now) {
+        while (queue_due(net)) {
             struct mn_pkt *p = queue_pop(net);
             struct mn_node *n = net->nodes[p->to];
             if (n->attached) {
@@ -548,12 +619,13 @@ static void process_now(struct memnet *net)
             pkt_free(net, p);
         }
         poll_all(net);
-    } while (net->heap_len > 0 && net->heap[0].time <= net->now);
+    } while (queue_due(net));
 }
 
 static uint64_t next_event_time(const struct memnet *net)
 {
-    uint64_t t = net->heap_len > 0 ? net->heap[0].time : UINT64_MAX;
+    const struct mn_slot *first = queue_first(net);
+    uint64_t t = first ? first->time : UINT64_MAX;
     for (int i = 0; i < net->nnodes; i++)
         if (net->nodes[i]->attached && net->nodes[i]->deadline < t)
             t = net->nodes[i]->deadline;

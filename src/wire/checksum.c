@@ -56,36 +56,32 @@ static inline uint64_t add_carry(uint64_t sum, uint64_t w)
  * costs more than the whole 20-byte header it ends. Each load in native order is congruent
  * to the sum of its 16-bit words (2^16 = 1 mod 2^16 - 1); the odd last byte is the word
  * {byte, 0} (RFC 9293 3.1: padded with zero on its right). If dst is not NULL, the bytes are
- * copied there too. */
+ * copied there too. add_piece() adds (and copies) the next n = 4 or 2 bytes. */
+static inline uint64_t add_piece(uint64_t sum, uint8_t **dst, const uint8_t **p, size_t n)
+{
+    uint32_t w = 0; /* n of its bytes in memory order, zeros after: the same 16-bit words */
+    memcpy(&w, *p, n);
+    if (*dst) {
+        memcpy(*dst, *p, n);
+        *dst += n;
+    }
+    *p += n;
+    return add_carry(sum, w);
+}
+
 static inline uint64_t add_tail(uint64_t sum, uint8_t *dst, const uint8_t *p, size_t len)
 {
-    if (len & 4) {
-        uint32_t w;
-        memcpy(&w, p, sizeof w);
-        if (dst) {
-            memcpy(dst, &w, sizeof w);
-            dst += 4;
-        }
-        sum = add_carry(sum, w);
-        p += 4;
-    }
-    if (len & 2) {
-        uint16_t w;
-        memcpy(&w, p, sizeof w);
-        if (dst) {
-            memcpy(dst, &w, sizeof w);
-            dst += 2;
-        }
-        sum = add_carry(sum, w);
-        p += 2;
-    }
+    if (len & 4)
+        sum = add_piece(sum, &dst, &p, 4);
+    if (len & 2)
+        sum = add_piece(sum, &dst, &p, 2);
     if (len & 1) {
         uint8_t pair[2] = {p[0], 0};
-        uint16_t w;
-        memcpy(&w, pair, sizeof w);
+        const uint8_t *q = pair;
+        uint8_t *none = NULL;
+        sum = add_piece(sum, &none, &q, 2);
         if (dst)
             dst[0] = p[0];
-        sum = add_carry(sum, w);
     }
     return sum;
 }

@@ -221,10 +221,14 @@ typedef void (*synack_observer_fn)(void *arg, const struct synack_event *ev);
 struct synack_stack;
 
 /* The link the stack transmits on. send() gets one whole IPv4 packet; the buffer is only
- * valid during the call. */
+ * valid during the call. A link that queues packets may also offer buffer(): it returns room
+ * for the next packet of exactly len bytes, which the stack writes the packet into and then
+ * passes to send() (the same pointer), so the link keeps it without a copy; NULL (or no
+ * buffer function) makes the stack use its own buffer. */
 struct synack_link {
     void *arg;
     void (*send)(void *arg, const uint8_t *packet, size_t len);
+    uint8_t *(*buffer)(void *arg, size_t len); /* optional, may be NULL */
 };
 
 /* Creates a stack. Returns NULL if cfg or link is invalid (NULL, ip 0, no send function,

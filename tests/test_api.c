@@ -159,7 +159,7 @@ static void test_names_and_defaults(void)
 static void test_stack_new_rejects_bad_config(void)
 {
     struct synack_config cfg = config_for(IP_A);
-    struct synack_link link = {NULL, dummy_send}, nolink = {NULL, NULL};
+    struct synack_link link = {.send = dummy_send}, nolink = {.arg = NULL};
     CHECK(synack_stack_new(NULL, &link) == NULL);
     CHECK(synack_stack_new(&cfg, NULL) == NULL);
     CHECK(synack_stack_new(&cfg, &nolink) == NULL);
@@ -209,7 +209,7 @@ static void test_null_stack_and_bad_descriptors(void)
     CHECK_EQ(synack_stack_poll(NULL, 0), UINT64_MAX);
 
     struct synack_config cfg = config_for(IP_A);
-    struct synack_link link = {NULL, dummy_send};
+    struct synack_link link = {.send = dummy_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     int bad[] = {-1, 0, 1, 7, 65535, 1 << 30};
@@ -245,7 +245,7 @@ static void test_null_stack_and_bad_descriptors(void)
 static void test_misuse_of_fresh_and_bound_sockets(void)
 {
     struct synack_config cfg = config_for(IP_A);
-    struct synack_link link = {NULL, dummy_send};
+    struct synack_link link = {.send = dummy_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     int fd = synack_socket(s);
@@ -363,7 +363,7 @@ static void test_descriptor_reuse_and_stale_descriptors(void)
 {
     struct synack_config cfg = config_for(IP_A);
     cfg.max_sockets = 3;
-    struct synack_link link = {NULL, dummy_send};
+    struct synack_link link = {.send = dummy_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     int a = synack_socket(s), b = synack_socket(s), c = synack_socket(s);
@@ -705,6 +705,34 @@ static void test_siphash_reference_vectors(void)
     CHECK(siphash24(key, msg, 63) == 0x958a324ceb064572ull);
 }
 
+static void test_siphash13_reference_vectors(void)
+{
+    uint8_t key[16], msg[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = msg[i] = (uint8_t)i;
+    /* The reference implementation's SipHash-1-3 vectors (as in Rust's libcore tests) for
+     * 0, 15 and 16 bytes 00, 01, ... under key 00..0f. */
+    CHECK(siphash13(key, NULL, 0) == 0xabac0158050fc4dcull);
+    CHECK(siphash13(key, msg, 15) == 0xd320d86d2a519956ull);
+    CHECK(siphash13(key, msg, 16) == 0xcc4fdd1a7d908b66ull);
+    /* The two-word form is the same function of the 16 bytes. */
+    uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+    CHECK(siphash13_2words(k0, k1, k0, k1) == 0xcc4fdd1a7d908b66ull);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int t = 0; t < 1000; t++) {
+        uint8_t m[16];
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t m0 = x;
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t m1 = x;
+        for (int i = 0; i < 8; i++) {
+            m[i] = (uint8_t)(m0 >> (8 * i));
+            m[8 + i] = (uint8_t)(m1 >> (8 * i));
+        }
+        CHECK(siphash13_2words(k0, k1, m0, m1) == siphash13(key, m, 16));
+    }
+}
+
 static void test_isn_generator(void)
 {
     uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -953,6 +981,7 @@ int main(void)
     RUN(test_ports_in_use_and_time_wait);
     RUN(test_ephemeral_ports);
     RUN(test_siphash_reference_vectors);
+    RUN(test_siphash13_reference_vectors);
     RUN(test_isn_generator);
     RUN(test_fixed_key_makes_runs_reproducible);
     RUN(test_opt_iss_fixes_the_iss);

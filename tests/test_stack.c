@@ -192,7 +192,7 @@ static void test_malformed_packets_are_counted_and_dropped(void)
     struct capture cap = {0};
     struct evlog log = {0};
     struct synack_config cfg = config_for(IP_B);
-    struct synack_link link = {&cap, capture_send};
+    struct synack_link link = {.arg = &cap, .send = capture_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     synack_stack_set_observer(s, evlog_observe, &log);
@@ -283,7 +283,7 @@ static void test_segments_to_a_closed_port_get_resets(void)
     struct capture cap = {0};
     struct evlog log = {0};
     struct synack_config cfg = config_for(IP_B);
-    struct synack_link link = {&cap, capture_send};
+    struct synack_link link = {.arg = &cap, .send = capture_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     synack_stack_set_observer(s, evlog_observe, &log);
@@ -329,7 +329,7 @@ static void test_non_syn_to_listener(void)
 {
     struct capture cap = {0};
     struct synack_config cfg = config_for(IP_B);
-    struct synack_link link = {&cap, capture_send};
+    struct synack_link link = {.arg = &cap, .send = capture_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     REQUIRE(listen_on(s, 80, 4) >= 0);
@@ -428,7 +428,7 @@ static void test_reset_half_open_child_is_freed(void)
 {
     struct capture cap = {0};
     struct synack_config cfg = config_for(IP_B);
-    struct synack_link link = {&cap, capture_send};
+    struct synack_link link = {.arg = &cap, .send = capture_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     int lfd = listen_on(s, 80, 1);
@@ -475,7 +475,7 @@ static void test_closing_listener_resets_children(void)
 {
     struct capture cap = {0};
     struct synack_config cfg = config_for(IP_B);
-    struct synack_link link = {&cap, capture_send};
+    struct synack_link link = {.arg = &cap, .send = capture_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s);
     int lfd = listen_on(s, 80, 4);

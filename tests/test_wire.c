@@ -323,6 +323,49 @@ static void test_csum_pseudo(void)
              ref_tcp_csum(0xfffefdfc, 0x80000001, seg, 20));
 }
 
+/* wire_tcp_out_clear() leaves every field as a memset to zero would. */
+static void test_tcp_out_clear(void)
+{
+    struct wire_tcp_out o;
+    memset(&o, 0xa5, sizeof o);
+    wire_tcp_out_clear(&o);
+    CHECK(o.src == 0 && o.dst == 0 && o.sport == 0 && o.dport == 0);
+    CHECK(o.seq == 0 && o.ack == 0 && o.flags == 0 && o.wnd == 0 && o.ttl == 0 && o.ip_id == 0);
+    CHECK(o.opts.present == 0 && o.opts.wscale == 0 && o.opts.mss == 0);
+    CHECK(o.opts.ts_val == 0 && o.opts.ts_ecr == 0 && o.opts.sack_count == 0);
+    for (int i = 0; i < WIRE_SACK_MAX; i++)
+        CHECK(o.opts.sack[i].left == 0 && o.opts.sack[i].right == 0);
+    CHECK(o.data[0] == NULL && o.data[1] == NULL && o.data_len[0] == 0 && o.data_len[1] == 0);
+}
+
+/* wire_csum_pseudo() sums the pseudo-header as numbers: it must agree with the reference
+ * over its 12 bytes for any addresses and length, carries and all-ones words included. */
+static void test_csum_pseudo_random(void)
+{
+    uint8_t seg[64];
+    for (size_t i = 0; i < sizeof seg; i++)
+        seg[i] = (uint8_t)(i * 13 + 7);
+    static const uint32_t edge[] = {0, 1, 0xffff, 0x10000, 0xfffeffff, 0xffffffff, 0x8000ffff};
+    int bad = 0;
+    uint64_t x = 12345;
+    for (int t = 0; t < 5000; t++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t src = t < 49 ? edge[t % 7] : (uint32_t)(x >> 32);
+        uint32_t dst = t < 49 ? edge[t / 7] : (uint32_t)x;
+        size_t n = (size_t)(x >> 20) % (sizeof seg + 1);
+        uint16_t len = t % 3 == 0 ? (uint16_t)(0xffff - t) : (uint16_t)n;
+        uint64_t sum = wire_csum_add(wire_csum_pseudo(src, dst, len), seg, n);
+        uint8_t ph[12] = {
+            (uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8), (uint8_t)src,
+            (uint8_t)(dst >> 24), (uint8_t)(dst >> 16), (uint8_t)(dst >> 8), (uint8_t)dst,
+            0, 6, (uint8_t)(len >> 8), (uint8_t)len,
+        };
+        if (wire_csum_fold(sum) != (uint16_t)~ref_sum(seg, n, ref_sum(ph, sizeof ph, 0)))
+            bad++;
+    }
+    CHECK_EQ(bad, 0);
+}
+
 /* ---- The real SYN ------------------------------------------------------------------------ */
 
 static void test_parse_real_syn(void)
@@ -1021,6 +1064,8 @@ int main(void)
     RUN(test_csum_many_carries);
     RUN(test_csum_random_agrees_with_reference);
     RUN(test_csum_pseudo);
+    RUN(test_csum_pseudo_random);
+    RUN(test_tcp_out_clear);
     RUN(test_parse_real_syn);
     RUN(test_emit_reproduces_real_syn);
     RUN(test_ip_truncated);

@@ -382,7 +382,7 @@ static bool scen_init(struct scen *sc)
         lk->side = side;
         lk->mem = memnet_link(sc->net, sc->node[side]);
         lk->tap.w = NULL; /* nothing recorded until the trace starts */
-        lk->tap.inner = (struct synack_link){lk, filter_send};
+        lk->tap.inner = (struct synack_link){.arg = lk, .send = filter_send};
         lk->tap.clock_ns = tap_clock_ns;
         lk->tap.clock_arg = sc;
     }

@@ -178,7 +178,7 @@ struct synack_stack *synack_mnet_add_stack(struct synack_mnet *m, const struct s
     h->m = m;
     h->ip = cfg->ip;
     h->inner = memnet_link(m->net, h->node);
-    struct synack_link link = {h, host_send};
+    struct synack_link link = {.arg = h, .send = host_send};
     h->stack = synack_stack_new(cfg, &link);
     if (h->stack == NULL) {
         /* The node stays in memnet, detached: its address cannot be reused. */

@@ -1,11 +1,20 @@
 /*
  * memnet.c: the in-process virtual network (see memnet.h).
  *
- * Packets sent by a node are copied once into a pooled buffer and put in a priority queue
+ * Packets sent by a node are written into a pooled buffer and put in a priority queue
  * ordered by (delivery time, send sequence number); equal times are delivered in send order,
- * so a run depends only on the configuration and the seed. Fault injection draws from a
+ * so a run depends only on the configuration and the seed. The pooled buffer is lent to the
+ * sender's stack (the link's buffer()) so that it writes the packet there directly; a packet
+ * sent from any other buffer is copied into one. A lent buffer stands in for the sender's own
+ * on a path that corrupts or duplicates, so the copies are made exactly as from any buffer.
+ * Fault injection draws from a
  * seeded xoshiro256** generator (Blackman and Vigna), seeded through splitmix64, and draws
  * only for faults whose probability is not zero.
+ *
+ * The queue is two structures: packets sent in delivery order (a path with a fixed delay,
+ * the common case: each is due no earlier than the one queued before it) go to a FIFO, O(1),
+ * and the others (reordered, or behind a rate-limited path's queue) to a binary heap; a pop
+ * takes the earlier of the two heads. Either way the order is exactly (time, seq).
  *
  * A step advances the clock to the earliest delivery or node deadline, delivers everything
  * due then (including packets sent at that very time with zero delay), and polls every node
@@ -41,6 +50,13 @@ struct mn_pkt {
     uint8_t data[];
 };
 
+/* A heap entry: the packet's key is copied next to its pointer, so that sifting compares
+ * without touching the packets (each in its own buffer, likely not in cache). */
+struct mn_slot {
+    uint64_t time, seq;     /* the packet's delivery time and send order */
+    struct mn_pkt *p;
+};
+
 struct mn_node {
     struct memnet *net;
     int idx;
@@ -48,6 +64,7 @@ struct mn_node {
     bool attached;
     struct memnet_node_ops ops;
     uint64_t deadline;      /* from the node's last poll(), UINT64_MAX for none */
+    struct mn_pkt *lent;    /* buffer lent by link_buffer(), not yet sent, or NULL */
 };
 
 struct memnet {
@@ -59,8 +76,10 @@ struct memnet {
     struct memnet_path *paths;      /* node_cap x node_cap, [from * node_cap + to] */
     uint64_t *busy_ns;              /* like paths: when each path's transmitter is free,
                                        nanoseconds of virtual time (rate-limited paths) */
-    struct mn_pkt **heap;           /* in flight, min-heap on (time, seq) */
+    struct mn_slot *heap;           /* in flight, min-heap on (time, seq) */
     size_t heap_len, heap_cap;
+    struct mn_slot *fifo;           /* in flight, in (time, seq) order: a ring buffer */
+    size_t fifo_head, fifo_len, fifo_cap; /* fifo_cap is 0 or a power of 2 */
     struct mn_pkt *pool[POOL_CLASSES]; /* free buffers per size class */
     synack_observer_fn observer;
     void *observer_arg;
@@ -135,16 +154,38 @@ static void pkt_free(struct memnet *net, struct mn_pkt *p)
     net->pool[p->cls] = p;
 }
 
-static bool pkt_before(const struct mn_pkt *a, const struct mn_pkt *b)
+static bool slot_before(const struct mn_slot *a, const struct mn_slot *b)
 {
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-static bool queue_push(struct memnet *net, struct mn_pkt *p)
+/* The slot n places after the FIFO's head. */
+static struct mn_slot *fifo_at(const struct memnet *net, size_t n)
+{
+    return &net->fifo[(net->fifo_head + n) & (net->fifo_cap - 1)];
+}
+
+/* Doubles the FIFO's ring, unwrapping it. false on no memory. */
+static bool fifo_grow(struct memnet *net)
+{
+    size_t cap = net->fifo_cap ? net->fifo_cap * 2 : 256;
+    struct mn_slot *f = malloc(cap * sizeof *f);
+    if (!f)
+        return false;
+    for (size_t i = 0; i < net->fifo_len; i++)
+        f[i] = *fifo_at(net, i);
+    free(net->fifo);
+    net->fifo = f;
+    net->fifo_cap = cap;
+    net->fifo_head = 0;
+    return true;
+}
+
+static bool heap_push(struct memnet *net, struct mn_slot slot)
 {
     if (net->heap_len == net->heap_cap) {
         size_t cap = net->heap_cap ? net->heap_cap * 2 : 256;
-        struct mn_pkt **h = realloc(net->heap, cap * sizeof *h);
+        struct mn_slot *h = realloc(net->heap, cap * sizeof *h);
         if (!h)
             return false;
         net->heap = h;
@@ -153,27 +194,49 @@ static bool queue_push(struct memnet *net, struct mn_pkt *p)
     size_t i = net->heap_len++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!pkt_before(p, net->heap[parent]))
+        if (!slot_before(&slot, &net->heap[parent]))
             break;
         net->heap[i] = net->heap[parent];
         i = parent;
     }
-    net->heap[i] = p;
+    net->heap[i] = slot;
     return true;
 }
 
-static struct mn_pkt *queue_pop(struct memnet *net)
+static bool queue_push(struct memnet *net, struct mn_pkt *p)
 {
-    struct mn_pkt *top = net->heap[0];
-    struct mn_pkt *last = net->heap[--net->heap_len];
+    struct mn_slot slot = {p->time, p->seq, p};
+    /* seq grows with every packet, so only an earlier time can put it before the tail. */
+    if (net->fifo_len > 0 && slot_before(&slot, fifo_at(net, net->fifo_len - 1)))
+        return heap_push(net, slot);
+    if (net->fifo_len == net->fifo_cap && !fifo_grow(net))
+        return false;
+    *fifo_at(net, net->fifo_len++) = slot;
+    return true;
+}
+
+/* The earliest packet in flight, or NULL. */
+static const struct mn_slot *queue_first(const struct memnet *net)
+{
+    const struct mn_slot *f = net->fifo_len > 0 ? fifo_at(net, 0) : NULL;
+    const struct mn_slot *h = net->heap_len > 0 ? &net->heap[0] : NULL;
+    if (!f)
+        return h;
+    return h && slot_before(h, f) ? h : f;
+}
+
+static struct mn_pkt *heap_pop(struct memnet *net)
+{
+    struct mn_pkt *top = net->heap[0].p;
+    struct mn_slot last = net->heap[--net->heap_len];
     size_t i = 0, n = net->heap_len;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = l;
         if (l >= n)
             break;
-        if (r < n && pkt_before(net->heap[r], net->heap[l]))
+        if (r < n && slot_before(&net->heap[r], &net->heap[l]))
             m = r;
-        if (!pkt_before(net->heap[m], last))
+        if (!slot_before(&net->heap[m], &last))
             break;
         net->heap[i] = net->heap[m];
         i = m;
@@ -181,6 +244,24 @@ static struct mn_pkt *queue_pop(struct memnet *net)
     if (n > 0)
         net->heap[i] = last;
     return top;
+}
+
+/* Takes the earliest packet off the queue, which MUST NOT be empty. */
+static struct mn_pkt *queue_pop(struct memnet *net)
+{
+    if (net->heap_len > 0 && queue_first(net) == &net->heap[0])
+        return heap_pop(net);
+    struct mn_pkt *p = fifo_at(net, 0)->p;
+    net->fifo_head = (net->fifo_head + 1) & (net->fifo_cap - 1);
+    net->fifo_len--;
+    return p;
+}
+
+/* Whether a packet is due at or before now. */
+static bool queue_due(const struct memnet *net)
+{
+    const struct mn_slot *first = queue_first(net);
+    return first && first->time <= net->now;
 }
 
 /* ---- Events ------------------------------------------------------------------------------ */
@@ -249,7 +330,10 @@ void memnet_free(struct memnet *net)
     if (!net)
         return;
     for (size_t i = 0; i < net->heap_len; i++)
-        free(net->heap[i]);
+        free(net->heap[i].p);
+    for (size_t i = 0; i < net->fifo_len; i++)
+        free(fifo_at(net, i)->p);
+    free(net->fifo);
     for (int c = 0; c < POOL_CLASSES; c++) {
         while (net->pool[c]) {
             struct mn_pkt *p = net->pool[c];
@@ -257,8 +341,10 @@ void memnet_free(struct memnet *net)
             free(p);
         }
     }
-    for (int i = 0; i < net->nnodes; i++)
+    for (int i = 0; i < net->nnodes; i++) {
+        free(net->nodes[i]->lent);
         free(net->nodes[i]);
+    }
     free(net->nodes);
     free(net->paths);
     free(net->busy_ns);
@@ -393,16 +479,18 @@ static uint64_t transmit_end(struct memnet *net, size_t pi, size_t len)
 }
 
 /* Queues one copy of a packet on path, transmitted by sent_us, applying corruption and
- * reordering to it. */
+ * reordering to it. p holds the copy (NULL: out of memory) or is NULL to make one. */
 static void schedule_copy(struct memnet *net, int to, const struct memnet_path *path,
-                          uint64_t sent_us, const uint8_t *packet, size_t len)
+                          uint64_t sent_us, const uint8_t *packet, size_t len, struct mn_pkt *p)
 {
-    struct mn_pkt *p = pkt_alloc(net, len);
     if (!p) {
-        net->stats.lost++; /* out of memory: the network drops it, as a real one would */
-        return;
+        p = pkt_alloc(net, len);
+        if (!p) {
+            net->stats.lost++; /* out of memory: the network drops it, as a real one would */
+            return;
+        }
+        memcpy(p->data, packet, len);
     }
-    memcpy(p->data, packet, len);
     p->to = to;
     p->time = sent_us + path->delay_us;
     if (rng_chance(net, path->corrupt)) {
@@ -425,19 +513,36 @@ static void schedule_copy(struct memnet *net, int to, const struct memnet_path *
     }
 }
 
-static void memnet_send(void *arg, const uint8_t *packet, size_t len)
+/* The link's buffer(): a pooled buffer of len bytes for the node's next packet. A buffer lent
+ * before and never sent is taken back. */
+static uint8_t *link_buffer(void *arg, size_t len)
 {
     struct mn_node *from = arg;
+    struct memnet *net = from->net;
+    if (from->lent) {
+        pkt_free(net, from->lent);
+        from->lent = NULL;
+    }
+    if (len < WIRE_IPV4_HDR_LEN || len > MEMNET_MTU)
+        return NULL;
+    from->lent = pkt_alloc(net, len);
+    return from->lent ? from->lent->data : NULL;
+}
+
+/* Routes a packet; own is the pooled buffer holding it when it was lent, or NULL. Returns
+ * true when own was queued (the queue owns it now). */
+static bool route(struct mn_node *from, const uint8_t *packet, size_t len, struct mn_pkt *own)
+{
     struct memnet *net = from->net;
     net->stats.sent++;
     if (!packet || len < WIRE_IPV4_HDR_LEN || len > MEMNET_MTU) {
         net->stats.unroutable++;
-        return;
+        return false;
     }
     int to = node_by_ip(net, get32(packet + 16));
     if (to < 0) {
         net->stats.unroutable++;
-        return;
+        return false;
     }
     size_t pi = (size_t)from->idx * (size_t)net->node_cap + (size_t)to;
     const struct memnet_path *path = &net->paths[pi];
@@ -445,7 +550,7 @@ static void memnet_send(void *arg, const uint8_t *packet, size_t len)
     if (rng_chance(net, path->loss)) {
         net->stats.lost++;
         link_event(net, SYNACK_LINK_LOST, packet, len);
-        return;
+        return false;
     }
     int copies = 1;
     if (rng_chance(net, path->dup)) {
@@ -453,16 +558,34 @@ static void memnet_send(void *arg, const uint8_t *packet, size_t len)
         net->stats.duplicated++;
         link_event(net, SYNACK_LINK_DUPLICATED, packet, len);
     }
+    if (own && copies == 1 && path->corrupt <= 0) {
+        schedule_copy(net, to, path, sent_us, packet, len, own);
+        return true;
+    }
     for (int i = 0; i < copies; i++)
-        schedule_copy(net, to, path, sent_us, packet, len);
+        schedule_copy(net, to, path, sent_us, packet, len, NULL);
+    return false;
+}
+
+static void memnet_send(void *arg, const uint8_t *packet, size_t len)
+{
+    struct mn_node *from = arg;
+    struct mn_pkt *own = NULL;
+    if (from->lent && packet == from->lent->data && len == from->lent->len) {
+        own = from->lent;
+        from->lent = NULL;
+    }
+    if (!route(from, packet, len, own) && own)
+        pkt_free(from->net, own);
 }
 
 struct synack_link memnet_link(struct memnet *net, int node)
 {
-    struct synack_link link = {NULL, NULL};
+    struct synack_link link = {.arg = NULL};
     if (net && node >= 0 && node < net->nnodes) {
         link.arg = net->nodes[node];
         link.send = memnet_send;
+        link.buffer = link_buffer;
     }
     return link;
 }
@@ -484,7 +607,7 @@ static void poll_all(struct memnet *net)
 static void process_now(struct memnet *net)
 {
     do {
-        while (net->heap_len > 0 && net->heap[0]->time <= net->now) {
+        while (queue_due(net)) {
             struct mn_pkt *p = queue_pop(net);
             struct mn_node *n = net->nodes[p->to];
             if (n->attached) {
@@ -496,12 +619,13 @@ static void process_now(struct memnet *net)
             pkt_free(net, p);
         }
         poll_all(net);
-    } while (net->heap_len > 0 && net->heap[0]->time <= net->now);
+    } while (queue_due(net));
 }
 
 static uint64_t next_event_time(const struct memnet *net)
 {
-    uint64_t t = net->heap_len > 0 ? net->heap[0]->time : UINT64_MAX;
+    const struct mn_slot *first = queue_first(net);
+    uint64_t t = first ? first->time : UINT64_MAX;
     for (int i = 0; i < net->nnodes; i++)
         if (net->nodes[i]->attached && net->nodes[i]->deadline < t)
             t = net->nodes[i]->deadline;

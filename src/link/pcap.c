@@ -172,7 +172,7 @@ static void tap_send(void *arg, const uint8_t *packet, size_t len)
 
 struct synack_link pcap_tap_link(struct pcap_tap *t)
 {
-    struct synack_link link = {t, tap_send};
+    struct synack_link link = {.arg = t, .send = tap_send};
     return link;
 }
 

@@ -389,7 +389,7 @@ struct tun_driver *tun_driver_new(const struct tun_driver_cfg *cfg, char *err, s
 
 struct synack_link tun_driver_link(struct tun_driver *td)
 {
-    struct synack_link link = {td, link_send};
+    struct synack_link link = {.arg = td, .send = link_send};
     return link;
 }
 

@@ -108,7 +108,18 @@ void stack_emit(struct synack_stack *s, struct wire_tcp_out *seg, bool retransmi
                 const void *ctx)
 {
     seg->ip_id = s->ip_id++;
-    size_t n = wire_emit(s->pkt, STACK_PKT_CAP, seg);
+    /* A link that queues packets lends the buffer the packet is written into: no copy. */
+    uint8_t *buf = s->pkt;
+    size_t cap = STACK_PKT_CAP;
+    if (s->link.buffer) {
+        size_t len = wire_emit_len(seg);
+        uint8_t *lent = len <= STACK_PKT_CAP ? s->link.buffer(s->link.arg, len) : NULL;
+        if (lent) {
+            buf = lent;
+            cap = len;
+        }
+    }
+    size_t n = wire_emit(buf, cap, seg);
     if (n == 0)
         return; /* cannot happen: the buffer holds the largest IPv4 packet */
     s->stats.ip_out++;
@@ -134,7 +145,7 @@ void stack_emit(struct synack_stack *s, struct wire_tcp_out *seg, bool retransmi
         ev.ctx = ctx;
         s->observer(s->observer_arg, &ev);
     }
-    s->link.send(s->link.arg, s->pkt, n);
+    s->link.send(s->link.arg, buf, n);
 }
 
 /* ---- Engine hooks ------------------------------------------------------------------------ */
@@ -448,7 +459,10 @@ struct synack_stack *synack_stack_new(const struct synack_config *cfg,
     s->free_head = s->free_tail = STACK_NO_FD;
     s->tw_free = s->tw_head = s->tw_tail = STACK_TW_NONE;
     s->dirty_head = s->dirty_tail = STACK_NO_FD;
-    derive_key(cfg->isn_key, 1, s->table_key);
+    uint8_t table_key[16];
+    derive_key(cfg->isn_key, 1, table_key);
+    for (int i = 15; i >= 0; i--) /* little-endian words, as SipHash loads its key */
+        s->table_key[i / 8] = s->table_key[i / 8] << 8 | table_key[i];
     derive_key(cfg->isn_key, 2, s->port_key);
     s->pkt = malloc(STACK_PKT_CAP);
     s->port_owner = calloc(65536, sizeof *s->port_owner);

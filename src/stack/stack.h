@@ -132,13 +132,14 @@ struct synack_stack {
     struct synack_stats stats;
     uint16_t ip_id;                 /* next IPv4 identification */
     uint8_t *pkt;                   /* outgoing packet buffer, STACK_PKT_CAP bytes */
-    uint8_t table_key[16];          /* SipHash key of the connection table hash */
+    uint64_t table_key[2];          /* SipHash key (k0, k1) of the connection table hash */
     uint8_t port_key[16];           /* SipHash key of the RFC 6056 port offset */
 
     /* Connection table: chained hash on the 4-tuple, resized by doubling. */
     struct stack_conn **buckets;
     uint32_t nbuckets;              /* power of 2 */
     uint32_t nconns;                /* connections in the table */
+    struct stack_conn *table_last;  /* the last lookup's answer (in the table), or NULL */
 
     /* Timer heap: binary min-heap of connections keyed by tcp_deadline(). */
     struct stack_conn **heap;
@@ -216,8 +217,9 @@ int stack_conn_error(const struct stack_conn *c);
 
 /* ---- conn_table.c ------------------------------------------------------------------------ */
 
-/* O(1) average. NULL when no connection has this 4-tuple. */
-struct stack_conn *table_lookup(const struct synack_stack *s, uint32_t lip, uint16_t lport,
+/* O(1) average. NULL when no connection has this 4-tuple. Remembers the answer, so a run of
+ * lookups of one tuple skips the hash. */
+struct stack_conn *table_lookup(struct synack_stack *s, uint32_t lip, uint16_t lport,
                                 uint32_t rip, uint16_t rport);
 /* Inserts c (its tuple MUST NOT be in the table). Grows the table when the load passes 1;
  * growth failing only makes chains longer. Can't fail. */
@@ -230,7 +232,7 @@ bool table_init(struct synack_stack *s);
 uint32_t table_hash(const struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
                     uint16_t rport);
 /* The 4-tuple belongs to a connection, full or in compact TIME-WAIT. */
-bool table_tuple_used(const struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
+bool table_tuple_used(struct synack_stack *s, uint32_t lip, uint16_t lport, uint32_t rip,
                       uint16_t rport);
 /* Connections, full or in compact TIME-WAIT (what cfg.max_connections bounds). */
 uint32_t table_conn_count(const struct synack_stack *s);

@@ -30,7 +30,6 @@
  *    ever reached (equal to SND.NXT except after a go-back retransmission), so that it lands
  *    at the peer's RCV.NXT when the peer has everything.
  */
-#include <string.h>
 
 #include "tcp/tcp_internal.h"
 
@@ -161,7 +160,7 @@ static void emit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t data_
                  uint32_t data_len, bool retransmit, uint64_t now_us)
 {
     struct wire_tcp_out out;
-    memset(&out, 0, sizeof out);
+    wire_tcp_out_clear(&out);
     out.seq = seq;
     out.flags = flags;
     if (!(flags & SYNACK_RST))
@@ -224,7 +223,7 @@ void tcp_send_keepalive(struct tcp_conn *c, uint64_t now_us)
 void tcp_send_rst(struct tcp_conn *c, uint32_t seq, uint64_t now_us)
 {
     struct wire_tcp_out out;
-    memset(&out, 0, sizeof out);
+    wire_tcp_out_clear(&out);
     out.seq = seq;
     out.flags = SYNACK_RST;
     if (c->ts_ok && tcp_have_rcv_nxt(c->state)) {

@@ -51,6 +51,41 @@ static inline uint64_t add_carry(uint64_t sum, uint64_t w)
     return sum + (sum < w);
 }
 
+/* Adds the last 0..7 bytes of a piece (they start on a 16-bit boundary of it) as 4-, 2- and
+ * 1-byte loads of fixed size: a memcpy of a variable length would be a library call, which
+ * costs more than the whole 20-byte header it ends. Each load in native order is congruent
+ * to the sum of its 16-bit words (2^16 = 1 mod 2^16 - 1); the odd last byte is the word
+ * {byte, 0} (RFC 9293 3.1: padded with zero on its right). If dst is not NULL, the bytes are
+ * copied there too. add_piece() adds (and copies) the next n = 4 or 2 bytes. */
+static inline uint64_t add_piece(uint64_t sum, uint8_t **dst, const uint8_t **p, size_t n)
+{
+    uint32_t w = 0; /* n of its bytes in memory order, zeros after: the same 16-bit words */
+    memcpy(&w, *p, n);
+    if (*dst) {
+        memcpy(*dst, *p, n);
+        *dst += n;
+    }
+    *p += n;
+    return add_carry(sum, w);
+}
+
+static inline uint64_t add_tail(uint64_t sum, uint8_t *dst, const uint8_t *p, size_t len)
+{
+    if (len & 4)
+        sum = add_piece(sum, &dst, &p, 4);
+    if (len & 2)
+        sum = add_piece(sum, &dst, &p, 2);
+    if (len & 1) {
+        uint8_t pair[2] = {p[0], 0};
+        const uint8_t *q = pair;
+        uint8_t *none = NULL;
+        sum = add_piece(sum, &none, &q, 2);
+        if (dst)
+            dst[0] = p[0];
+    }
+    return sum;
+}
+
 /* Folds a running sum to 16 bits without complementing it; the result is in memory order.
  * Four steps suffice: after the 64->32 step the value is < 2^33, and each 32->16 step shrinks
  * it until it is at most 0xffff. */
@@ -85,14 +120,7 @@ uint64_t wire_csum_add(uint64_t sum, const void *data, size_t len)
         p += 8;
         len -= 8;
     }
-    if (len > 0) {
-        /* The tail, zero-padded on its right (RFC 9293 3.1: an odd last octet is padded with
-         * zeros to form a 16-bit word). */
-        uint64_t w = 0;
-        memcpy(&w, p, len);
-        sum = add_carry(sum, w);
-    }
-    return sum;
+    return add_tail(sum, NULL, p, len);
 }
 
 uint64_t wire_csum_copy(uint64_t sum, void *dst, const void *src, size_t len)
@@ -125,13 +153,7 @@ uint64_t wire_csum_copy(uint64_t sum, void *dst, const void *src, size_t len)
         d += 8;
         len -= 8;
     }
-    if (len > 0) {
-        uint64_t w = 0;
-        memcpy(&w, s, len);
-        memcpy(d, s, len);
-        sum = add_carry(sum, w);
-    }
-    return sum;
+    return add_tail(sum, d, s, len);
 }
 
 uint16_t wire_csum_fold(uint64_t sum)
@@ -146,11 +168,16 @@ uint16_t wire_csum_fold(uint64_t sum)
 
 uint64_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint16_t tcp_len)
 {
-    /* RFC 9293 3.1 Figure 2: source, destination, zero, PTCL, TCP Length, network order. */
-    uint8_t ph[12] = {
-        (uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8), (uint8_t)src,
-        (uint8_t)(dst >> 24), (uint8_t)(dst >> 16), (uint8_t)(dst >> 8), (uint8_t)dst,
-        0, WIRE_PROTO_TCP, (uint8_t)(tcp_len >> 8), (uint8_t)tcp_len,
-    };
-    return wire_csum_add(0, ph, sizeof ph);
+    /* RFC 9293 3.1 Figure 2: source, destination, zero, PTCL, TCP Length: six 16-bit words,
+     * summed here as numbers (at most 6 x 0xffff, no overflow) and folded. The folded value,
+     * laid out big-endian as a 2-byte piece and loaded in memory order, is a running sum of
+     * the pseudo-header: on a little-endian machine the load swaps the two bytes, which
+     * multiplies by 2^8 modulo 2^16 - 1 and so commutes with the sum (RFC 1071 2(B)). */
+    uint32_t n = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu) +
+                 WIRE_PROTO_TCP + tcp_len;
+    uint16_t folded = fold16(n);
+    uint8_t be[2] = {(uint8_t)(folded >> 8), (uint8_t)folded};
+    uint16_t mem;
+    memcpy(&mem, be, sizeof mem);
+    return mem;
 }

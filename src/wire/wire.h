@@ -110,8 +110,15 @@ struct wire_tcp_out {
     uint32_t data_len[2];
 };
 
+/* Sets every field of *o to zero (NULL), as a memset would but cheaper per packet. */
+void wire_tcp_out_clear(struct wire_tcp_out *o);
+
 /* Number of option bytes wire_emit() writes for opts (a multiple of 4, <= 40). */
 size_t wire_tcp_opts_len(const struct wire_tcp_opts *opts);
+
+/* The length of the packet wire_emit() writes for seg, bytes (may exceed 65535: then
+ * wire_emit() refuses it). */
+size_t wire_emit_len(const struct wire_tcp_out *seg);
 
 /* Writes a whole IPv4 packet (20-byte IPv4 header, TCP header with options, payload) into
  * buf with both checksums, copying the payload and summing it in one pass. Returns the

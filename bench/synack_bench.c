@@ -832,6 +832,19 @@ static int run_w3(const struct opts *o)
     if (!open_idle(&b, CONN_BATCH, warm, id))
         goto fail;
     close_all(&b, warm, CONN_BATCH);
+    uint64_t tw_expected = n + CONN_BATCH;
+    if (tw) {
+        /* A TIME-WAIT connection holds no descriptor, and the descriptor and connection
+         * tables never shrink: a full-size rehearsal (N connections opened, closed and
+         * expired) grows them first, so the growth measured next is the TIME-WAIT records'
+         * own, not the tables' high-water mark from when the connections were open. */
+        if (!open_idle(&b, n, fds, id))
+            goto fail;
+        close_all(&b, fds, n);
+        b.skip_us += 2 * b.msl_us + 1000000;
+        pump(&b);
+        tw_expected = n;
+    }
     size_t before = heap_in_use();
     if (!open_idle(&b, n, fds, id))
         goto fail;
@@ -841,9 +854,9 @@ static int run_w3(const struct opts *o)
     size_t after = heap_in_use();
     struct synack_stats st;
     sum_stats(&b, &st);
-    if (tw && st.time_wait_current != n + CONN_BATCH)
+    if (tw && st.time_wait_current != tw_expected)
         bed_fail(&b, "%" PRIu64 " connections in TIME-WAIT, expected %" PRIu64,
-                 st.time_wait_current, n + CONN_BATCH);
+                 st.time_wait_current, tw_expected);
     if (!tw && st.conn_current != 2 * n + CONN_BATCH)
         bed_fail(&b, "%" PRIu64 " connections in the tables, expected %" PRIu64,
                  st.conn_current, 2 * n + CONN_BATCH);
@@ -853,7 +866,8 @@ static int run_w3(const struct opts *o)
     if (tw) {
         printf("INFO %s heap growth (glibc mallinfo2: in-use arena + mmapped bytes) for %" PRIu64
                " connections in TIME-WAIT on the clients (the server ends are closed), "
-               "divided by %" PRIu64 "\n", id, n, n);
+               "divided by %" PRIu64 "; measured after a full-size rehearsal grew the "
+               "descriptor and connection tables\n", id, n, n);
         printf("RESULT %s synack per_conn %.0f B\n", id, growth / (double)n);
     } else {
         printf("INFO %s heap growth (glibc mallinfo2: in-use arena + mmapped bytes) for %" PRIu64

@@ -1,0 +1,706 @@
+/* bench/lwip_bench.c: lwIP 2.1.3 (Debian's liblwip-dev) as a benchmark peer (issue 6).
+ *
+ * lwIP's raw API, one thread, both ends in one lwIP instance. Each address lives on a netif
+ * of its own (the server's 10.1.0.1, the clients' 10.2.0.1, 10.3.0.1, ...); all leave by a
+ * default netif (the wire, 10.254.0.1) whose output copies the packet into a new pbuf (as lwIP's own loopback netif does: TCP keeps the
+ * original for retransmission) and queues it; the main loop feeds the queue to ip4_input on
+ * the netif owning the destination, and runs lwIP's timers. So each segment takes lwIP's
+ * whole output and input path once, and one copy, like its loopback path.
+ *
+ * Debian builds liblwip with NO_SYS 0 (for the Hurd's socket server) and memory from malloc
+ * (MEMP_MEM_MALLOC, MEM_LIBC_MALLOC), TCP_MSS 1460, TCP_WND 65535 with window scaling (shift
+ * 1), TCP_SND_BUF 65535, stats off. Those are compiled into the library and cannot be
+ * changed here: we use its own lwipopts.h so that our structures match it. The tcpip thread
+ * is not started; nothing but this thread enters lwIP, so no lock is needed (lwIP checks
+ * its core lock only once the tcpip thread exists). INFO lines give the numbers.
+ *
+ * Workloads and output: as kernel_bench.c (ids, RESULT lines, --quick). Memory (W3) is the
+ * rise of malloc's in-use bytes (mallinfo2) divided by the PCBs: lwIP takes every PCB and
+ * pbuf from malloc in this build. lwIP's ephemeral ports are one range for all local
+ * addresses (0xc000-0xffff, 16,384), so the clients bind address i mod 32 and a port of
+ * their own, as the kernel's clients do. TIME-WAIT PCBs stay 2 MSL (lwIP: 2 x 60 s): each
+ * workload aborts those it left, so the next one starts from an empty stack.
+ *
+ * Exit status: 0 when every check passed, 1 when one failed, 2 on bad usage.
+ */
+#define _GNU_SOURCE
+/* lwIP first, and never <netinet/tcp.h>: through lwIP's posix headers it redefines TCP_MSS
+ * to 512 (checked below). */
+#include "lwip/init.h"
+#include "lwip/ip4.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+_Static_assert(TCP_MSS == 1460, "TCP_MSS must be lwIP's 1460: <netinet/tcp.h> came first");
+
+#define PORT 5201                  /* the server's port */
+#define WRITE_SIZE (128 * 1024)    /* W1a application write size, bytes */
+#define PATTERN_PERIOD 131071u     /* W1a data repeats every this many bytes (prime) */
+#define CLIENT_NETIFS 32           /* client addresses: 10.2.0.1 .. 10.33.0.1 */
+#define QUEUE_SIZE 65536           /* packets in flight between the netifs (power of two) */
+#define FIRST_PORT 1024            /* client ports: FIRST_PORT .. 65535 on each address */
+
+static struct {
+    bool quick;
+    uint64_t bytes;                /* W1a bytes */
+    long rounds, w5_rounds;        /* W4, W5 round trips */
+} opt;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lwip_bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void result(const char *workload, const char *metric, double value, const char *unit)
+{
+    printf("RESULT %s lwip %s %.6g %s\n", workload, metric, value, unit);
+    fflush(stdout);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void result_percentiles(const char *workload, uint64_t *lat, size_t n)
+{
+    if (n == 0)
+        return;
+    qsort(lat, n, sizeof *lat, cmp_u64);
+    result(workload, "p50", (double)lat[n / 2] / 1e3, "us");
+    result(workload, "p99", (double)lat[(n * 99) / 100] / 1e3, "us");
+}
+
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* ---- the link: netifs joined in memory ------------------------------------------------ */
+
+/* The addresses' netifs are up with their link down, so that lwIP's routing never picks one
+ * of them (it would loop a packet for its own address back through the tcpip thread,
+ * which this build insists on): every packet leaves through the default netif, the wire,
+ * whose output hands it to the netif owning the destination. */
+static struct netif server_netif, client_netifs[CLIENT_NETIFS], wire_netif;
+
+struct packet {
+    struct pbuf *p;
+    struct netif *to;
+};
+static struct packet queue[QUEUE_SIZE];
+static size_t queue_head, queue_tail; /* head: next to deliver; tail: next free */
+static long queue_drops;
+
+static struct netif *netif_owning(const ip4_addr_t *addr)
+{
+    if (ip4_addr_cmp(addr, netif_ip4_addr(&server_netif)))
+        return &server_netif;
+    for (int i = 0; i < CLIENT_NETIFS; i++)
+        if (ip4_addr_cmp(addr, netif_ip4_addr(&client_netifs[i])))
+            return &client_netifs[i];
+    return NULL;
+}
+
+/* netif->output: copies the packet (the caller keeps p) and queues it for its owner. */
+static err_t link_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
+{
+    (void)netif;
+    struct netif *to = netif_owning(dst);
+    if (!to || queue_tail - queue_head == QUEUE_SIZE) {
+        queue_drops++;
+        return ERR_OK; /* a lost packet, as on a wire */
+    }
+    struct pbuf *q = pbuf_alloc(PBUF_RAW, p->tot_len, PBUF_RAM);
+    if (!q)
+        return ERR_MEM;
+    pbuf_copy(q, p);
+    queue[queue_tail++ % QUEUE_SIZE] = (struct packet){q, to};
+    return ERR_OK;
+}
+
+static err_t link_netif_init(struct netif *netif)
+{
+    netif->output = link_output;
+    netif->mtu = 1500;
+    netif->flags = netif == &wire_netif ? NETIF_FLAG_LINK_UP : 0;
+    return ERR_OK;
+}
+
+static void link_add(struct netif *n, int subnet)
+{
+    ip4_addr_t addr, mask, gw;
+    IP4_ADDR(&addr, 10, subnet, 0, 1);
+    IP4_ADDR(&mask, 255, 255, 255, 0);
+    IP4_ADDR(&gw, 0, 0, 0, 0);
+    netif_add(n, &addr, &mask, &gw, NULL, link_netif_init, ip4_input);
+    netif_set_up(n);
+}
+
+/* Delivers every queued packet (and those they cause); runs lwIP's timers. */
+static void pump(void)
+{
+    while (queue_head != queue_tail) {
+        struct packet pk = queue[queue_head++ % QUEUE_SIZE];
+        pk.to->input(pk.p, pk.to);
+    }
+    sys_check_timeouts();
+}
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+/* The state of one benchmark connection end, lwIP's callback argument. */
+struct conn {
+    struct tcp_pcb *pcb;
+    bool established, closed, failed;
+    uint64_t received;             /* bytes received (W1a: verified) */
+    uint64_t sent;                 /* bytes given to tcp_write */
+    uint64_t t0;                   /* W4: when the ping was sent */
+    char last;                     /* W4: the byte of the last ping */
+};
+
+static const unsigned char *pattern; /* PATTERN_PERIOD + WRITE_SIZE bytes */
+static long failures;                /* connections that failed, all workloads */
+
+enum server_mode { ECHO_EACH_BYTE, BULK_SINK, HOLD };
+static enum server_mode server_mode;
+static uint64_t bulk_bytes;           /* BULK_SINK: bytes to receive before replying */
+static struct conn *accepted[1 << 20]; /* server ends, in the order accepted */
+static long naccepted;
+
+static void conn_err(void *arg, err_t err)
+{
+    struct conn *c = arg;
+    if (c) {
+        c->pcb = NULL; /* lwIP has freed it */
+        c->failed = true;
+    }
+    progress("connection error %d", (int)err);
+    failures++;
+}
+
+/* Closes c's end; the pcb lives on in lwIP (FIN-WAIT, TIME-WAIT...) without us. */
+static void conn_close(struct conn *c)
+{
+    if (!c->pcb)
+        return;
+    tcp_arg(c->pcb, NULL);
+    tcp_recv(c->pcb, NULL);
+    tcp_sent(c->pcb, NULL);
+    tcp_err(c->pcb, NULL);
+    if (tcp_close(c->pcb) != ERR_OK) {
+        tcp_abort(c->pcb);
+        failures++;
+    }
+    c->pcb = NULL;
+    c->closed = true;
+}
+
+/* Verifies a received chain against the W1a pattern; false on a difference. */
+static bool bulk_verify(struct conn *c, struct pbuf *p)
+{
+    for (struct pbuf *q = p; q; q = q->next) {
+        if (memcmp(q->payload, pattern + c->received % PATTERN_PERIOD, q->len) != 0) {
+            progress("W1a: received bytes differ near offset %llu",
+                     (unsigned long long)c->received);
+            return false;
+        }
+        c->received += q->len;
+    }
+    return true;
+}
+
+static err_t server_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct conn *c = arg;
+    if (!p || err != ERR_OK) { /* the client closed: close our end too */
+        if (p)
+            pbuf_free(p);
+        conn_close(c);
+        return ERR_OK;
+    }
+    tcp_recved(pcb, p->tot_len);
+    if (server_mode == BULK_SINK) {
+        bool ok = bulk_verify(c, p);
+        if (!ok || c->received > bulk_bytes)
+            c->failed = true;
+        if (ok && c->received == bulk_bytes)
+            tcp_write(pcb, "k", 1, TCP_WRITE_FLAG_COPY);
+    } else if (server_mode == ECHO_EACH_BYTE) {
+        char buf[64];
+        u16_t n = pbuf_copy_partial(p, buf, sizeof buf, 0);
+        c->received += n;
+        if (tcp_write(pcb, buf, n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+            c->failed = true;
+    }
+    pbuf_free(p);
+    return ERR_OK; /* tcp_input sends what we wrote when we return */
+}
+
+static err_t server_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    (void)arg;
+    struct conn *c = calloc(1, sizeof *c);
+    if (err != ERR_OK || !c || naccepted == (long)(sizeof accepted / sizeof accepted[0])) {
+        free(c);
+        return ERR_MEM;
+    }
+    c->pcb = pcb;
+    c->established = true;
+    accepted[naccepted++] = c;
+    tcp_arg(pcb, c);
+    tcp_recv(pcb, server_recv);
+    tcp_err(pcb, conn_err);
+    tcp_nagle_disable(pcb);
+    return ERR_OK;
+}
+
+/* Frees the server ends' bookkeeping (their pcbs are closed by then). */
+static void server_forget(void)
+{
+    for (long i = 0; i < naccepted; i++) {
+        if (accepted[i]->pcb)
+            conn_close(accepted[i]);
+        free(accepted[i]);
+    }
+    naccepted = 0;
+}
+
+static err_t client_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    struct conn *c = arg;
+    if (!p || err != ERR_OK) {
+        if (p)
+            pbuf_free(p);
+        conn_close(c);
+        return ERR_OK;
+    }
+    tcp_recved(pcb, p->tot_len);
+    c->received += p->tot_len;
+    c->last = ((char *)p->payload)[0];
+    pbuf_free(p);
+    return ERR_OK;
+}
+
+/* W1a: gives lwIP as much of the current 128 KiB write as its send buffer takes. */
+static void bulk_send(struct conn *c)
+{
+    while (c->pcb && c->sent < opt.bytes) {
+        uint64_t write_end = (c->sent / WRITE_SIZE + 1) * WRITE_SIZE;
+        if (write_end > opt.bytes)
+            write_end = opt.bytes;
+        u16_t room = tcp_sndbuf(c->pcb);
+        uint64_t n = write_end - c->sent < room ? write_end - c->sent : room;
+        if (n == 0 || tcp_write(c->pcb, pattern + c->sent % PATTERN_PERIOD, (u16_t)n,
+                                TCP_WRITE_FLAG_COPY) != ERR_OK)
+            break;
+        c->sent += n;
+    }
+    if (c->pcb)
+        tcp_output(c->pcb);
+}
+
+static err_t client_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+    (void)pcb;
+    (void)len;
+    bulk_send(arg);
+    return ERR_OK;
+}
+
+static err_t client_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+    (void)pcb;
+    struct conn *c = arg;
+    c->established = err == ERR_OK;
+    return ERR_OK;
+}
+
+/* Starts the i-th client connection (address i mod 32, port of its own); false on error. */
+static bool client_start(struct conn *c, long i, bool nodelay)
+{
+    memset(c, 0, sizeof *c);
+    struct netif *n = &client_netifs[i % CLIENT_NETIFS];
+    u16_t port = (u16_t)(FIRST_PORT + (i / CLIENT_NETIFS) % (65536 - FIRST_PORT));
+    c->pcb = tcp_new();
+    if (!c->pcb)
+        return false;
+    tcp_arg(c->pcb, c);
+    tcp_recv(c->pcb, client_recv);
+    tcp_err(c->pcb, conn_err);
+    if (nodelay)
+        tcp_nagle_disable(c->pcb);
+    ip_addr_t server;
+    ip_addr_copy_from_ip4(server, *netif_ip4_addr(&server_netif));
+    err_t e = tcp_bind(c->pcb, &n->ip_addr, port);
+    if (e == ERR_OK)
+        e = tcp_connect(c->pcb, &server, PORT, client_connected);
+    if (e != ERR_OK) {
+        progress("connection #%ld: bind/connect error %d", i, (int)e);
+        tcp_abort(c->pcb);
+        c->pcb = NULL;
+        return false;
+    }
+    return true;
+}
+
+static long count_pcbs(struct tcp_pcb *list)
+{
+    long n = 0;
+    for (; list; list = list->next)
+        n++;
+    return n;
+}
+
+/* Ends a workload: aborts the TIME-WAIT pcbs left (lwIP keeps them 2 MSL), then checks that
+ * no connection is left and no packet is in flight. */
+static bool stack_empty(const char *w)
+{
+    pump();
+    while (tcp_tw_pcbs)
+        tcp_abort(tcp_tw_pcbs);
+    server_forget();
+    long active = count_pcbs(tcp_active_pcbs);
+    if (active || queue_head != queue_tail) {
+        progress("%s: %ld connections left open, %zu packets in flight", w, active,
+                 queue_tail - queue_head);
+        return false;
+    }
+    return true;
+}
+
+/* ---- workloads ------------------------------------------------------------------------ */
+
+static bool run_w1a(void)
+{
+    server_mode = BULK_SINK;
+    bulk_bytes = opt.bytes;
+    struct conn c;
+    uint64_t t0 = now_ns();
+    bool ok = client_start(&c, 0, false);
+    if (ok)
+        tcp_sent(c.pcb, client_sent);
+    while (ok && !c.established && !c.failed)
+        pump();
+    bulk_send(&c);
+    while (ok && c.received == 0 && !c.failed && !c.closed)
+        pump();
+    uint64_t t1 = now_ns();
+    ok = ok && c.received == 1 && naccepted == 1 && !accepted[0]->failed &&
+         accepted[0]->received == opt.bytes;
+    if (ok)
+        result("W1a", "goodput", (double)opt.bytes * 8 / (double)(t1 - t0), "Gb/s");
+    else
+        progress("W1a failed: %llu of %llu bytes sent", (unsigned long long)c.sent,
+                 (unsigned long long)opt.bytes);
+    conn_close(&c);
+    return stack_empty("W1a") && ok;
+}
+
+static bool run_w2(const char *w, long n)
+{
+    server_mode = ECHO_EACH_BYTE;
+    uint64_t *lat = calloc((size_t)n, sizeof *lat);
+    if (!lat)
+        return false;
+    long failed0 = failures, done = 0;
+    uint64_t start = now_ns(), last_report = start;
+    for (long i = 0; i < n; i++) {
+        struct conn c;
+        uint64_t t0 = now_ns();
+        bool ok = client_start(&c, i, false);
+        while (ok && !c.established && !c.failed)
+            pump();
+        ok = ok && !c.failed && tcp_write(c.pcb, "q", 1, TCP_WRITE_FLAG_COPY) == ERR_OK &&
+             tcp_output(c.pcb) == ERR_OK;
+        while (ok && c.received == 0 && !c.failed && !c.closed)
+            pump();
+        ok = ok && c.received == 1 && c.last == 'q';
+        conn_close(&c); /* the client closes first */
+        uint64_t t1 = now_ns();
+        if (!ok) {
+            failures++;
+            continue;
+        }
+        lat[done++] = t1 - t0;
+        if (t1 - last_report > 5000000000u) {
+            progress("%s: %ld of %ld connections, %ld TIME-WAIT pcbs", w, i + 1, n,
+                     count_pcbs(tcp_tw_pcbs));
+            last_report = t1;
+        }
+    }
+    pump();
+    uint64_t end = now_ns();
+    long tw = count_pcbs(tcp_tw_pcbs);
+    bool empty = stack_empty(w);
+    long failed = failures - failed0;
+    printf("INFO %s lwip %ld TIME-WAIT pcbs at the end\n", w, tw);
+    result(w, "rate", (double)done / ((double)(end - start) / 1e9), "conn/s");
+    result_percentiles(w, lat, (size_t)done);
+    result(w, "failures", (double)failed, "conn");
+    free(lat);
+    return empty && failed == 0;
+}
+
+/* Opens n idle connections (client ends in cs); true when all are established both ways. */
+static bool open_idle(const char *w, struct conn *cs, long n)
+{
+    server_mode = HOLD;
+    uint64_t last = now_ns();
+    for (long i = 0; i < n; i++) {
+        if (!client_start(&cs[i], i, false))
+            return false;
+        pump();
+        if (now_ns() - last > 5000000000u) {
+            progress("%s: %ld of %ld connections open", w, i + 1, n);
+            last = now_ns();
+        }
+    }
+    pump();
+    for (long i = 0; i < n; i++)
+        if (!cs[i].established || cs[i].failed)
+            return false;
+    return naccepted == n;
+}
+
+static bool run_w3(const char *w, long n, bool with_tw)
+{
+    struct conn *cs = calloc((size_t)n, sizeof *cs);
+    if (!cs)
+        return false;
+    size_t base = heap_in_use();
+    bool ok = open_idle(w, cs, n);
+    size_t est = heap_in_use();
+    /* Our own bookkeeping is on the heap too: a struct conn per end; take it off. */
+    long long rise = (long long)est - (long long)base - (long long)(n * (long)sizeof(struct conn));
+    if (ok) {
+        printf("INFO %s lwip pcbs %ld (2 per connection), heap rise %lld B without our "
+               "bookkeeping, sizeof(struct tcp_pcb) %zu B\n", w, count_pcbs(tcp_active_pcbs),
+               rise, sizeof(struct tcp_pcb));
+        result(w, "per_conn", (double)rise / (double)(2 * n), "B");
+    } else {
+        progress("%s: not all %ld connections were established", w, n);
+    }
+    for (long i = 0; i < n; i++)
+        conn_close(&cs[i]);   /* the client closes first: TIME-WAIT on its side */
+    pump();                   /* the server closes on the FIN (server_recv) */
+    long tw = count_pcbs(tcp_tw_pcbs);
+    if (ok && with_tw) {
+        server_forget();      /* the server's ends are gone: only the TIME-WAIT pcbs stay */
+        long long tw_rise = (long long)heap_in_use() - (long long)base;
+        printf("INFO W3-tw lwip TIME-WAIT pcbs %ld of %ld, heap rise %lld B\n", tw, n, tw_rise);
+        if (tw == 0) {
+            progress("W3-tw: no TIME-WAIT pcbs");
+            ok = false;
+        } else {
+            result("W3-tw", "per_conn", (double)tw_rise / (double)tw, "B");
+        }
+    }
+    free(cs);
+    return stack_empty(w) && ok;
+}
+
+/* W4 (others == 0) and W5: 1-byte ping-pong on one connection, others idle ones open. */
+static bool run_pingpong(const char *w, long others, long rounds)
+{
+    struct conn *cs = calloc((size_t)others + 1, sizeof *cs);
+    uint64_t *lat = calloc((size_t)rounds, sizeof *lat);
+    if (!cs || !lat)
+        return false;
+    bool ok = open_idle(w, cs, others);
+    server_mode = ECHO_EACH_BYTE;
+    struct conn *c = &cs[others];
+    ok = ok && client_start(c, others, true);
+    while (ok && !c->established && !c->failed)
+        pump();
+    uint64_t start = now_ns();
+    long done = 0;
+    for (; ok && done < rounds; done++) {
+        char ping = (char)('a' + done % 26);
+        uint64_t t0 = now_ns();
+        uint64_t want = c->received + 1;
+        ok = tcp_write(c->pcb, &ping, 1, TCP_WRITE_FLAG_COPY) == ERR_OK &&
+             tcp_output(c->pcb) == ERR_OK;
+        while (ok && c->received < want && !c->failed && !c->closed)
+            pump();
+        ok = ok && c->received == want && c->last == ping;
+        lat[done] = now_ns() - t0;
+    }
+    uint64_t end = now_ns();
+    if (ok) {
+        if (others > 0)
+            printf("INFO %s lwip %ld other connections open\n", w, others);
+        result(w, "tps", (double)rounds / ((double)(end - start) / 1e9), "trans/s");
+        result_percentiles(w, lat, (size_t)rounds);
+    } else {
+        progress("%s failed after %ld of %ld round trips", w, done, rounds);
+    }
+    for (long i = 0; i <= others; i++)
+        conn_close(&cs[i]);
+    free(cs);
+    free(lat);
+    return stack_empty(w) && ok;
+}
+
+/* ---- command line --------------------------------------------------------------------- */
+
+static void usage(void) __attribute__((noreturn));
+static void usage(void)
+{
+    fprintf(stderr,
+        "usage: lwip_bench [--quick] [--bytes N] [--rounds N] [--w5-rounds N] [WORKLOAD...]\n"
+        "  WORKLOAD: W1a W2-1k W2-20k W2-1M W3-est-10k W3-est-1M W3-tw W4 W5-10 W5-10k W5-1M\n"
+        "  default: W1a W2-1k W2-20k W3-tw W4 W5-10 W5-10k; --quick: small sizes\n");
+    exit(2);
+}
+
+static long parse_count(const char *s)
+{
+    char *end;
+    long long v = strtoll(s ? s : "", &end, 10);
+    if (!s || end == s || *end || v <= 0)
+        usage();
+    return (long)v;
+}
+
+static void print_config(void)
+{
+    printf("INFO lwip version %s (Debian liblwip-dev), raw API, one thread, netifs joined in "
+           "memory, one copy per packet\n", LWIP_VERSION_STRING);
+    printf("INFO lwip NO_SYS %d TCP_MSS %d TCP_WND %d LWIP_WND_SCALE %d TCP_RCV_SCALE %d "
+           "TCP_SND_BUF %d TCP_SND_QUEUELEN %d MEMP_MEM_MALLOC %d MEM_LIBC_MALLOC %d "
+           "LWIP_CHECKSUM_ON_COPY %d LWIP_NETIF_TX_SINGLE_PBUF %d LWIP_TCP_TIMESTAMPS %d "
+           "LWIP_TCP_SACK_OUT %d TCP_MSL %d ms\n",
+           NO_SYS, TCP_MSS, TCP_WND, LWIP_WND_SCALE, TCP_RCV_SCALE, TCP_SND_BUF,
+           TCP_SND_QUEUELEN, MEMP_MEM_MALLOC, MEM_LIBC_MALLOC, LWIP_CHECKSUM_ON_COPY,
+           LWIP_NETIF_TX_SINGLE_PBUF, LWIP_TCP_TIMESTAMPS, LWIP_TCP_SACK_OUT, (int)TCP_MSL);
+    printf("INFO lwip W1a %llu bytes in writes of %d, W4 %ld round trips, W5 %ld round "
+           "trips%s\n", (unsigned long long)opt.bytes, WRITE_SIZE, opt.rounds, opt.w5_rounds,
+           opt.quick ? ", quick (small counts: 200 connections)" : "");
+    fflush(stdout);
+}
+
+static int run_workload(const char *w)
+{
+    long small = opt.quick ? 200 : 0;
+    if (strcmp(w, "W1a") == 0)
+        return run_w1a();
+    if (strcmp(w, "W2-1k") == 0)
+        return run_w2(w, small ? small : 1000);
+    if (strcmp(w, "W2-20k") == 0)
+        return run_w2(w, small ? small : 20000);
+    if (strcmp(w, "W2-1M") == 0)
+        return run_w2(w, small ? small : 1000000);
+    if (strcmp(w, "W3-est-10k") == 0)
+        return run_w3(w, small ? small : 10000, false);
+    if (strcmp(w, "W3-est-1M") == 0)
+        return run_w3(w, small ? small : 1000000, false);
+    if (strcmp(w, "W3-tw") == 0) /* also measures W3-est-10k, its starting point */
+        return run_w3("W3-est-10k", small ? small : 10000, true);
+    if (strcmp(w, "W4") == 0)
+        return run_pingpong(w, 0, opt.rounds);
+    if (strcmp(w, "W5-10") == 0)
+        return run_pingpong(w, 10, opt.w5_rounds);
+    if (strcmp(w, "W5-10k") == 0)
+        return run_pingpong(w, small ? small : 10000, opt.w5_rounds);
+    if (strcmp(w, "W5-1M") == 0)
+        return run_pingpong(w, small ? small : 1000000, opt.w5_rounds);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *ids[32];
+    int nids = 0;
+    long long bytes = -1, rounds = -1, w5_rounds = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--quick") == 0) opt.quick = true;
+        else if (strcmp(a, "--bytes") == 0) { bytes = parse_count(v); i++; }
+        else if (strcmp(a, "--rounds") == 0) { rounds = parse_count(v); i++; }
+        else if (strcmp(a, "--w5-rounds") == 0) { w5_rounds = parse_count(v); i++; }
+        else if (a[0] != '-' && nids < 32) ids[nids++] = a;
+        else usage();
+    }
+    opt.bytes = bytes > 0 ? (uint64_t)bytes : opt.quick ? 64u << 20 : 1u << 30;
+    opt.rounds = rounds > 0 ? rounds : opt.quick ? 5000 : 1000000;
+    opt.w5_rounds = w5_rounds > 0 ? w5_rounds : opt.quick ? 5000 : 200000;
+    if (nids == 0) {
+        static const char *quick_ids[] = {"W1a", "W2-1k", "W3-tw", "W4", "W5-10", "W5-10k"};
+        static const char *full_ids[] = {"W1a", "W2-1k", "W2-20k", "W3-tw", "W4", "W5-10",
+                                         "W5-10k"};
+        nids = opt.quick ? 6 : 7;
+        for (int i = 0; i < nids; i++)
+            ids[i] = opt.quick ? quick_ids[i] : full_ids[i];
+    }
+
+    unsigned char *pat = malloc(PATTERN_PERIOD + WRITE_SIZE);
+    if (!pat)
+        return 1;
+    for (size_t i = 0; i < PATTERN_PERIOD + WRITE_SIZE; i++)
+        pat[i] = (unsigned char)(((i % PATTERN_PERIOD) * 2654435761u) >> 13);
+    pattern = pat;
+
+    lwip_init();
+    link_add(&wire_netif, 254);
+    netif_set_default(&wire_netif);
+    link_add(&server_netif, 1);
+    for (int i = 0; i < CLIENT_NETIFS; i++)
+        link_add(&client_netifs[i], 2 + i);
+    struct tcp_pcb *listener = tcp_new();
+    ip_addr_t any;
+    ip_addr_copy_from_ip4(any, *netif_ip4_addr(&server_netif));
+    if (!listener || tcp_bind(listener, &any, PORT) != ERR_OK ||
+        !(listener = tcp_listen(listener))) {
+        progress("cannot listen");
+        return 1;
+    }
+    tcp_accept(listener, server_accept);
+    print_config();
+
+    int failed = 0;
+    for (int i = 0; i < nids; i++) {
+        progress("%s%s", ids[i], opt.quick ? " (quick)" : "");
+        int r = run_workload(ids[i]);
+        if (r == -1) {
+            fprintf(stderr, "lwip_bench: unknown workload '%s'\n", ids[i]);
+            usage();
+        }
+        if (r != 1) {
+            progress("%s FAILED", ids[i]);
+            failed++;
+        }
+    }
+    tcp_close(listener);
+    if (queue_drops)
+        progress("%ld packets dropped (queue full or no owner)", queue_drops);
+    free(pat);
+    return failed || queue_drops ? 1 : 0;
+}

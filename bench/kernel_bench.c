@@ -95,6 +95,22 @@ static void result(const char *workload, const char *metric, double value, const
     fflush(stdout);
 }
 
+/* CPU time (user + system) this process used so far, seconds: with the wall time it tells
+ * how much of the machine a figure had (the machine is shared; figures are not asserted). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void info_cpu(const char *workload, double cpu, uint64_t wall_ns)
+{
+    printf("INFO %s %s cpu %.3f s (user+sys, all threads) over %.3f s wall\n", workload,
+           opt.impl, cpu, (double)wall_ns / 1e9);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -499,6 +515,7 @@ static bool run_w1a(void)
     const char *w = "W1a";
     struct server s = {.kind = SERVE_BULK, .bytes = opt.bytes};
     server_start(&s);
+    double cpu0 = cpu_seconds();
     uint64_t t0 = now_ns();
     int fd = client_connect(0, false);
     uint64_t sent = 0;
@@ -519,6 +536,7 @@ static bool run_w1a(void)
                  (unsigned long long)sent, (unsigned long long)opt.bytes, s.failures);
         return false;
     }
+    info_cpu(w, cpu_seconds() - cpu0, t1 - t0);
     result(w, "goodput", (double)opt.bytes * 8 / (double)(t1 - t0), "Gb/s");
     return true;
 }
@@ -651,8 +669,9 @@ static bool run_w3(const char *w, long n, bool with_tw)
     long long est = kernel_socket_memory();
     int na = slab_snapshot(after);
     long long sockets = sockstat_tcp("inuse") - inuse0;
-    printf("INFO %s %s sockets %lld (2 per connection), Slab+sockstat mem rise %lld B\n", w,
-           opt.impl, sockets, est - base);
+    printf("INFO %s %s sockets in the client's namespace %lld, Slab+sockstat mem rise %lld B "
+           "(per_conn: divided by the 2 sockets of each connection)\n", w, opt.impl, sockets,
+           est - base);
     result(w, "per_conn", (double)(est - base) / (double)(2 * n), "B");
     slab_report(w, before, nb, after, na, 2 * n);
 

@@ -2,7 +2,7 @@
 # bench/kernel_netns.sh: runs bench/kernel_bench (the Linux kernel as benchmark peer, issue 6)
 # inside network namespaces of its own, so that no traffic leaves them.
 #
-#   kernel_netns.sh [--path loopback|veth] [--offload on|off] KERNEL_BENCH [ARGS...]
+#   kernel_netns.sh [--path loopback|veth|tun] [--offload on|off] BENCH [ARGS...]
 #
 #   --path loopback (default): one namespace; both sides on its lo, MTU 1500 (GSO/TSO on, as
 #                     lo always has them); server 127.0.0.1, clients 127.0.0.2 and up.
@@ -12,7 +12,10 @@
 #                     --offload on (default): TSO, GSO and GRO on; impl kernel-veth.
 #                     --offload off: TSO, GSO and GRO off on both ends (ethtool -K): the
 #                     kernel's per-packet cost; impl kernel-nooffload.
-#   ARGS go to kernel_bench (workload ids, --quick, --rounds...); --impl, --server-netns and
+#   --path tun:       one namespace with a TUN device lwtun0, MTU 1500, the kernel at
+#                     10.79.0.1; BENCH is lwip_bench, which attaches to the device as
+#                     10.79.0.2 and runs W1b with the kernel's sockets as peer.
+#   ARGS go to the benchmark (workload ids, --quick, --rounds...); --impl, --server-netns and
 #   the addresses are set here.
 #
 # Inside the namespaces: ports 1024-65535, listen backlog 65535, TIME-WAIT reuse as the
@@ -35,9 +38,10 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-if [ $# -lt 1 ] || { [ "$PATH_KIND" != loopback ] && [ "$PATH_KIND" != veth ]; } ||
+if [ $# -lt 1 ] || { [ "$PATH_KIND" != loopback ] && [ "$PATH_KIND" != veth ] &&
+    [ "$PATH_KIND" != tun ]; } ||
     { [ "$OFFLOAD" != on ] && [ "$OFFLOAD" != off ]; }; then
-    sed -n '2,22p' "$0" >&2
+    sed -n '2,25p' "$0" >&2
     exit 2
 fi
 BENCH=$1
@@ -51,6 +55,9 @@ skip() {
 command -v ip >/dev/null || skip "needs ip (iproute2): bench/install-peers.sh installs it"
 if [ "$PATH_KIND" = veth ]; then
     command -v ethtool >/dev/null || skip "needs ethtool: bench/install-peers.sh installs it"
+fi
+if [ "$PATH_KIND" = tun ]; then
+    [ -c /dev/net/tun ] || skip "needs /dev/net/tun (the tun driver)"
 fi
 [ -x "$BENCH" ] || { echo "kernel_netns.sh: $BENCH is not an executable" >&2; exit 2; }
 
@@ -86,6 +93,13 @@ if [ "$PATH_KIND" = loopback ]; then
     ns_setup "$NS_CLI"
     ip netns exec "$NS_CLI" "$BENCH" --impl kernel --server-addr 127.0.0.1 \
         --client-addr 127.0.0.2 --client-count 32 "$@"
+elif [ "$PATH_KIND" = tun ]; then
+    ns_setup "$NS_CLI"
+    ip -n "$NS_CLI" tuntap add dev lwtun0 mode tun
+    ip -n "$NS_CLI" link set lwtun0 mtu 1500 up
+    ip -n "$NS_CLI" addr add 10.79.0.1/24 dev lwtun0
+    ip netns exec "$NS_CLI" "$BENCH" --tun lwtun0 --tun-addr 10.79.0.2 \
+        --kernel-addr 10.79.0.1 "$@"
 else
     ns_setup "$NS_SRV"
     ns_setup "$NS_CLI"

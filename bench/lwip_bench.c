@@ -36,12 +36,27 @@
 
 #include <malloc.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 _Static_assert(TCP_MSS == 1460, "TCP_MSS must be lwIP's 1460: <netinet/tcp.h> came first");
 
@@ -80,6 +95,22 @@ static void result(const char *workload, const char *metric, double value, const
 {
     printf("RESULT %s lwip %s %.6g %s\n", workload, metric, value, unit);
     fflush(stdout);
+}
+
+/* CPU time (user + system) this process used so far, seconds: with the wall time it tells
+ * how much of the machine a figure had (the machine is shared; figures are not asserted). */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void info_cpu(const char *workload, double cpu, uint64_t wall_ns)
+{
+    printf("INFO %s lwip cpu %.3f s (user+sys, all threads) over %.3f s wall\n", workload,
+           cpu, (double)wall_ns / 1e9);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -164,9 +195,85 @@ static void link_add(struct netif *n, int subnet)
     netif_set_up(n);
 }
 
+/* ---- the TUN link (W1b): lwIP on a TUN device, the kernel on the other side ----------- */
+
+static int tun_fd = -1;               /* the device, when --tun is given */
+static struct netif tun_netif;        /* lwIP's address on it */
+static long tun_write_errors;
+
+/* netif->output on the TUN device: one write of the packet's pieces. */
+static err_t tun_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *dst)
+{
+    (void)netif;
+    (void)dst;
+    struct iovec iov[16];
+    int n = 0;
+    for (struct pbuf *q = p; q && n < 16; q = q->next)
+        iov[n++] = (struct iovec){q->payload, q->len};
+    if (writev(tun_fd, iov, n) < 0)
+        tun_write_errors++; /* a lost packet: TCP retransmits it */
+    return ERR_OK;
+}
+
+static err_t tun_netif_init(struct netif *netif)
+{
+    netif->output = tun_output;
+    netif->mtu = 1500;
+    netif->flags = NETIF_FLAG_LINK_UP;
+    return ERR_OK;
+}
+
+/* Attaches to the TUN device name (made and configured by kernel_netns.sh --path tun). */
+static bool tun_open(const char *name, const char *addr)
+{
+    struct ifreq ifr = {0};
+    ip4_addr_t a, mask, gw;
+    tun_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    if (tun_fd < 0 || ioctl(tun_fd, TUNSETIFF, &ifr) != 0 || !ip4addr_aton(addr, &a)) {
+        progress("cannot attach to TUN device %s: %s", name, strerror(errno));
+        return false;
+    }
+    IP4_ADDR(&mask, 255, 255, 255, 0);
+    IP4_ADDR(&gw, 0, 0, 0, 0);
+    netif_add(&tun_netif, &a, &mask, &gw, NULL, tun_netif_init, ip4_input);
+    netif_set_default(&tun_netif);
+    netif_set_up(&tun_netif);
+    return true;
+}
+
+/* Feeds what the device has to lwIP (read straight into a pbuf: one copy); waits up to
+ * 1 ms when it has nothing. */
+static void pump_tun(void)
+{
+    static struct pbuf *spare;
+    bool got = false;
+    for (int i = 0; i < 64; i++) {
+        if (!spare && !(spare = pbuf_alloc(PBUF_RAW, 1500, PBUF_RAM)))
+            break;
+        ssize_t n = read(tun_fd, spare->payload, 1500);
+        if (n <= 0)
+            break;
+        pbuf_realloc(spare, (u16_t)n);
+        tun_netif.input(spare, &tun_netif);
+        spare = NULL;
+        got = true;
+    }
+    if (!got) {
+        struct pollfd pfd = {.fd = tun_fd, .events = POLLIN};
+        poll(&pfd, 1, 1);
+    }
+    sys_check_timeouts();
+}
+
 /* Delivers every queued packet (and those they cause); runs lwIP's timers. */
 static void pump(void)
 {
+    if (tun_fd >= 0) {
+        pump_tun();
+        return;
+    }
     while (queue_head != queue_tail) {
         struct packet pk = queue[queue_head++ % QUEUE_SIZE];
         pk.to->input(pk.p, pk.to);
@@ -344,10 +451,13 @@ static err_t client_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 }
 
 /* Starts the i-th client connection (address i mod 32, port of its own); false on error. */
+static ip4_addr_t server_addr;        /* where the clients connect: 10.1.0.1, or the kernel */
+static u16_t server_port = PORT;
+
 static bool client_start(struct conn *c, long i, bool nodelay)
 {
     memset(c, 0, sizeof *c);
-    struct netif *n = &client_netifs[i % CLIENT_NETIFS];
+    struct netif *n = tun_fd >= 0 ? &tun_netif : &client_netifs[i % CLIENT_NETIFS];
     u16_t port = (u16_t)(FIRST_PORT + (i / CLIENT_NETIFS) % (65536 - FIRST_PORT));
     c->pcb = tcp_new();
     if (!c->pcb)
@@ -358,10 +468,10 @@ static bool client_start(struct conn *c, long i, bool nodelay)
     if (nodelay)
         tcp_nagle_disable(c->pcb);
     ip_addr_t server;
-    ip_addr_copy_from_ip4(server, *netif_ip4_addr(&server_netif));
+    ip_addr_copy_from_ip4(server, server_addr);
     err_t e = tcp_bind(c->pcb, &n->ip_addr, port);
     if (e == ERR_OK)
-        e = tcp_connect(c->pcb, &server, PORT, client_connected);
+        e = tcp_connect(c->pcb, &server, server_port, client_connected);
     if (e != ERR_OK) {
         progress("connection #%ld: bind/connect error %d", i, (int)e);
         tcp_abort(c->pcb);
@@ -403,6 +513,7 @@ static bool run_w1a(void)
     server_mode = BULK_SINK;
     bulk_bytes = opt.bytes;
     struct conn c;
+    double cpu0 = cpu_seconds();
     uint64_t t0 = now_ns();
     bool ok = client_start(&c, 0, false);
     if (ok)
@@ -415,8 +526,10 @@ static bool run_w1a(void)
     uint64_t t1 = now_ns();
     ok = ok && c.received == 1 && naccepted == 1 && !accepted[0]->failed &&
          accepted[0]->received == opt.bytes;
-    if (ok)
+    if (ok) {
+        info_cpu("W1a", cpu_seconds() - cpu0, t1 - t0);
         result("W1a", "goodput", (double)opt.bytes * 8 / (double)(t1 - t0), "Gb/s");
+    }
     else
         progress("W1a failed: %llu of %llu bytes sent", (unsigned long long)c.sent,
                  (unsigned long long)opt.bytes);
@@ -569,6 +682,137 @@ static bool run_pingpong(const char *w, long others, long rounds)
     return stack_empty(w) && ok;
 }
 
+/* ---- W1b: lwIP on a TUN device, the kernel's sockets on the other side --------------- */
+
+static struct in_addr kernel_addr;    /* the kernel's address on the TUN device */
+static ip4_addr_t lwip_tun_addr;      /* lwIP's */
+
+struct kernel_peer {
+    pthread_t thread;
+    bool sender;                      /* k2s: the kernel sends; s2k: it receives */
+    int listen_fd;                    /* s2k: the kernel's listener */
+    atomic_bool done;
+    bool ok;
+    uint64_t t0, t1;                  /* k2s: connect() to the 1-byte reply */
+};
+
+static void kernel_set_mss(int fd)
+{
+    int mss = TCP_MSS; /* 1460, as <netinet/tcp.h>'s TCP_MAXSEG = 2, spelled here */
+    setsockopt(fd, IPPROTO_TCP, 2, &mss, sizeof mss);
+}
+
+static bool kernel_send(struct kernel_peer *k)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT)};
+    sa.sin_addr.s_addr = ip4_addr_get_u32(&lwip_tun_addr);
+    if (fd < 0)
+        return false;
+    kernel_set_mss(fd);
+    k->t0 = now_ns();
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    for (uint64_t sent = 0; ok && sent < opt.bytes;) {
+        size_t n = opt.bytes - sent < WRITE_SIZE ? (size_t)(opt.bytes - sent) : WRITE_SIZE;
+        ssize_t w = write(fd, pattern + sent % PATTERN_PERIOD, n);
+        ok = w > 0;
+        sent += ok ? (uint64_t)w : 0;
+    }
+    char c;
+    ok = ok && read(fd, &c, 1) == 1;
+    k->t1 = now_ns();
+    close(fd);
+    return ok;
+}
+
+static bool kernel_receive(struct kernel_peer *k)
+{
+    int fd = accept4(k->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    unsigned char *buf = malloc(WRITE_SIZE);
+    uint64_t got = 0;
+    while (fd >= 0 && buf && got < opt.bytes) {
+        ssize_t n = read(fd, buf, WRITE_SIZE);
+        if (n <= 0 || memcmp(buf, pattern + got % PATTERN_PERIOD, (size_t)n) != 0)
+            break;
+        got += (uint64_t)n;
+    }
+    char c = 'k', eof;
+    bool ok = got == opt.bytes && write(fd, &c, 1) == 1 && read(fd, &eof, 1) == 0;
+    if (!ok)
+        progress("W1b-s2k: the kernel received %llu of %llu bytes as sent",
+                 (unsigned long long)got, (unsigned long long)opt.bytes);
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static void *kernel_peer_main(void *arg)
+{
+    struct kernel_peer *k = arg;
+    k->ok = k->sender ? kernel_send(k) : kernel_receive(k);
+    atomic_store(&k->done, true);
+    return NULL;
+}
+
+static bool run_w1b(const char *w, bool kernel_sends)
+{
+    struct kernel_peer k = {.sender = kernel_sends, .listen_fd = -1};
+    struct conn c = {0};
+    bool ok = true;
+    if (!kernel_sends) {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT + 1),
+                                 .sin_addr = kernel_addr};
+        k.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        setsockopt(k.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        kernel_set_mss(k.listen_fd);
+        ok = k.listen_fd >= 0 && bind(k.listen_fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+             listen(k.listen_fd, 16) == 0;
+    }
+    server_mode = BULK_SINK;
+    bulk_bytes = opt.bytes;
+    if (!ok || pthread_create(&k.thread, NULL, kernel_peer_main, &k) != 0) {
+        progress("%s: cannot start the kernel's side: %s", w, strerror(errno));
+        return false;
+    }
+    double cpu0 = cpu_seconds();
+    uint64_t t0 = now_ns(), t1 = 0;
+    if (!kernel_sends) {
+        ok = client_start(&c, 0, false);
+        if (ok)
+            tcp_sent(c.pcb, client_sent);
+        while (ok && !c.established && !c.failed)
+            pump();
+        bulk_send(&c);
+        while (ok && c.received == 0 && !c.failed && !c.closed)
+            pump();
+        t1 = now_ns();
+        ok = ok && c.received == 1;
+        conn_close(&c);
+    }
+    while (!atomic_load(&k.done))
+        pump();
+    pthread_join(k.thread, NULL);
+    for (uint64_t t = now_ns(); now_ns() - t < 300000000u;) /* the closing handshakes */
+        pump();
+    if (kernel_sends) {
+        t0 = k.t0;
+        t1 = k.t1;
+        ok = naccepted == 1 && !accepted[0]->failed && accepted[0]->received == opt.bytes;
+    }
+    ok = ok && k.ok;
+    if (k.listen_fd >= 0)
+        close(k.listen_fd);
+    if (ok) {
+        info_cpu(w, cpu_seconds() - cpu0, t1 - t0);
+        result(w, "goodput", (double)opt.bytes * 8 / (double)(t1 - t0), "Gb/s");
+    } else {
+        progress("%s failed", w);
+    }
+    return stack_empty(w) && ok;
+}
+
 /* ---- command line --------------------------------------------------------------------- */
 
 static void usage(void) __attribute__((noreturn));
@@ -576,8 +820,12 @@ static void usage(void)
 {
     fprintf(stderr,
         "usage: lwip_bench [--quick] [--bytes N] [--rounds N] [--w5-rounds N] [WORKLOAD...]\n"
+        "       lwip_bench --tun DEV --tun-addr A --kernel-addr A [--quick] [--bytes N]\n"
+        "                  [W1b-k2s] [W1b-s2k]\n"
         "  WORKLOAD: W1a W2-1k W2-20k W2-1M W3-est-10k W3-est-1M W3-tw W4 W5-10 W5-10k W5-1M\n"
-        "  default: W1a W2-1k W2-20k W3-tw W4 W5-10 W5-10k; --quick: small sizes\n");
+        "  default: W1a W2-1k W2-20k W3-tw W4 W5-10 W5-10k; --quick: small sizes\n"
+        "  --tun: lwIP on TUN device DEV (address A), the kernel's sockets on the other side\n"
+        "  (kernel_netns.sh --path tun makes the device in a namespace and passes these)\n");
     exit(2);
 }
 
@@ -592,8 +840,13 @@ static long parse_count(const char *s)
 
 static void print_config(void)
 {
-    printf("INFO lwip version %s (Debian liblwip-dev), raw API, one thread, netifs joined in "
-           "memory, one copy per packet\n", LWIP_VERSION_STRING);
+    if (tun_fd >= 0)
+        printf("INFO lwip version %s (Debian liblwip-dev), raw API, one thread, on a TUN "
+               "device (no offloads), the kernel's sockets as peer in a second thread\n",
+               LWIP_VERSION_STRING);
+    else
+        printf("INFO lwip version %s (Debian liblwip-dev), raw API, one thread, netifs joined "
+               "in memory, one copy per packet\n", LWIP_VERSION_STRING);
     printf("INFO lwip NO_SYS %d TCP_MSS %d TCP_WND %d LWIP_WND_SCALE %d TCP_RCV_SCALE %d "
            "TCP_SND_BUF %d TCP_SND_QUEUELEN %d MEMP_MEM_MALLOC %d MEM_LIBC_MALLOC %d "
            "LWIP_CHECKSUM_ON_COPY %d LWIP_NETIF_TX_SINGLE_PBUF %d LWIP_TCP_TIMESTAMPS %d "
@@ -601,15 +854,32 @@ static void print_config(void)
            NO_SYS, TCP_MSS, TCP_WND, LWIP_WND_SCALE, TCP_RCV_SCALE, TCP_SND_BUF,
            TCP_SND_QUEUELEN, MEMP_MEM_MALLOC, MEM_LIBC_MALLOC, LWIP_CHECKSUM_ON_COPY,
            LWIP_NETIF_TX_SINGLE_PBUF, LWIP_TCP_TIMESTAMPS, LWIP_TCP_SACK_OUT, (int)TCP_MSL);
-    printf("INFO lwip W1a %llu bytes in writes of %d, W4 %ld round trips, W5 %ld round "
-           "trips%s\n", (unsigned long long)opt.bytes, WRITE_SIZE, opt.rounds, opt.w5_rounds,
-           opt.quick ? ", quick (small counts: 200 connections)" : "");
+    if (tun_fd >= 0)
+        printf("INFO lwip W1b %llu bytes in writes of %d (lwIP: as much as tcp_sndbuf takes)\n",
+               (unsigned long long)opt.bytes, WRITE_SIZE);
+    else
+        printf("INFO lwip W1a %llu bytes in writes of %d (lwIP: as much as tcp_sndbuf takes), "
+               "W4 %ld round trips, W5 %ld round trips%s\n", (unsigned long long)opt.bytes,
+               WRITE_SIZE, opt.rounds, opt.w5_rounds,
+               opt.quick ? ", quick (small counts: 200 connections)" : "");
     fflush(stdout);
 }
 
 static int run_workload(const char *w)
 {
     long small = opt.quick ? 200 : 0;
+    if (strcmp(w, "W1b-k2s") == 0 || strcmp(w, "W1b-s2k") == 0) {
+        if (tun_fd < 0) {
+            fprintf(stderr, "lwip_bench: %s needs --tun (run it through kernel_netns.sh "
+                    "--path tun)\n", w);
+            usage();
+        }
+        return run_w1b(w, strcmp(w, "W1b-k2s") == 0);
+    }
+    if (tun_fd >= 0) {
+        fprintf(stderr, "lwip_bench: with --tun only W1b-k2s and W1b-s2k run\n");
+        usage();
+    }
     if (strcmp(w, "W1a") == 0)
         return run_w1a();
     if (strcmp(w, "W2-1k") == 0)
@@ -640,9 +910,13 @@ int main(int argc, char **argv)
     const char *ids[32];
     int nids = 0;
     long long bytes = -1, rounds = -1, w5_rounds = -1;
+    const char *tun = NULL, *tun_addr = NULL, *kaddr = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--quick") == 0) opt.quick = true;
+        else if (strcmp(a, "--tun") == 0 && v) tun = argv[++i];
+        else if (strcmp(a, "--tun-addr") == 0 && v) tun_addr = argv[++i];
+        else if (strcmp(a, "--kernel-addr") == 0 && v) kaddr = argv[++i];
         else if (strcmp(a, "--bytes") == 0) { bytes = parse_count(v); i++; }
         else if (strcmp(a, "--rounds") == 0) { rounds = parse_count(v); i++; }
         else if (strcmp(a, "--w5-rounds") == 0) { w5_rounds = parse_count(v); i++; }
@@ -652,6 +926,13 @@ int main(int argc, char **argv)
     opt.bytes = bytes > 0 ? (uint64_t)bytes : opt.quick ? 64u << 20 : 1u << 30;
     opt.rounds = rounds > 0 ? rounds : opt.quick ? 5000 : 1000000;
     opt.w5_rounds = w5_rounds > 0 ? w5_rounds : opt.quick ? 5000 : 200000;
+    if (tun && (!tun_addr || !kaddr || inet_pton(AF_INET, kaddr, &kernel_addr) != 1 ||
+                !ip4addr_aton(tun_addr, &lwip_tun_addr)))
+        usage();
+    if (tun && nids == 0) {
+        ids[nids++] = "W1b-k2s";
+        ids[nids++] = "W1b-s2k";
+    }
     if (nids == 0) {
         static const char *quick_ids[] = {"W1a", "W2-1k", "W3-tw", "W4", "W5-10", "W5-10k"};
         static const char *full_ids[] = {"W1a", "W2-1k", "W2-20k", "W3-tw", "W4", "W5-10",
@@ -669,14 +950,23 @@ int main(int argc, char **argv)
     pattern = pat;
 
     lwip_init();
-    link_add(&wire_netif, 254);
-    netif_set_default(&wire_netif);
-    link_add(&server_netif, 1);
-    for (int i = 0; i < CLIENT_NETIFS; i++)
-        link_add(&client_netifs[i], 2 + i);
-    struct tcp_pcb *listener = tcp_new();
     ip_addr_t any;
-    ip_addr_copy_from_ip4(any, *netif_ip4_addr(&server_netif));
+    if (tun) {
+        if (!tun_open(tun, tun_addr))
+            return 1;
+        ip4_addr_set_u32(&server_addr, kernel_addr.s_addr);
+        server_port = PORT + 1;
+        ip_addr_copy_from_ip4(any, lwip_tun_addr);
+    } else {
+        link_add(&wire_netif, 254);
+        netif_set_default(&wire_netif);
+        link_add(&server_netif, 1);
+        for (int i = 0; i < CLIENT_NETIFS; i++)
+            link_add(&client_netifs[i], 2 + i);
+        server_addr = *netif_ip4_addr(&server_netif);
+        ip_addr_copy_from_ip4(any, server_addr);
+    }
+    struct tcp_pcb *listener = tcp_new();
     if (!listener || tcp_bind(listener, &any, PORT) != ERR_OK ||
         !(listener = tcp_listen(listener))) {
         progress("cannot listen");
@@ -701,6 +991,11 @@ int main(int argc, char **argv)
     tcp_close(listener);
     if (queue_drops)
         progress("%ld packets dropped (queue full or no owner)", queue_drops);
+    if (tun_write_errors)
+        printf("INFO lwip %ld writes to the TUN device failed (lost packets)\n",
+               tun_write_errors);
     free(pat);
+    if (tun_fd >= 0)
+        close(tun_fd);
     return failed || queue_drops ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #                         bench/kernel_netns.sh, which makes its network namespaces (root).
 #   bench/lwip_bench.c    lwIP 2.1.3 from Debian's liblwip-dev (bench/install-peers.sh
 #                         installs it); built only when its headers and library are found.
+#                         W1b runs it on a TUN device: kernel_netns.sh --path tun (root).
 #
 # Tests (label "bench"): each peer's --quick form, a correctness run (bytes verified, every
 # connection made and closed), never a timed one. The kernel ones need root for the network
@@ -34,8 +35,17 @@ if(LWIP_INCLUDE_DIR AND LWIP_LIBRARY AND EXISTS ${LWIP_INCLUDE_DIR}/lwipopts.h)
   add_executable(lwip_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/lwip_bench.c)
   target_include_directories(lwip_bench SYSTEM PRIVATE ${LWIP_INCLUDE_DIR})
   target_link_libraries(lwip_bench PRIVATE ${LWIP_LIBRARY})
+  target_link_libraries(lwip_bench PRIVATE Threads::Threads)
   add_test(NAME bench_lwip_quick COMMAND lwip_bench --quick)
   set_tests_properties(bench_lwip_quick PROPERTIES LABELS bench TIMEOUT 300)
+  # W1b: lwIP on a TUN device in a namespace, the kernel's sockets as peer (root).
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    add_test(NAME bench_lwip_tun_quick
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/kernel_netns.sh --path tun
+                     $<TARGET_FILE:lwip_bench> --quick)
+    set_tests_properties(bench_lwip_tun_quick PROPERTIES LABELS bench TIMEOUT 300
+                         SKIP_RETURN_CODE 77)
+  endif()
 else()
   message(STATUS "lwIP (liblwip-dev) not found: lwip_bench not built "
                  "(bench/install-peers.sh installs it)")

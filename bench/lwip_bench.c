@@ -18,7 +18,7 @@
  * rise of malloc's in-use bytes (mallinfo2) divided by the PCBs: lwIP takes every PCB and
  * pbuf from malloc in this build. lwIP's ephemeral ports are one range for all local
  * addresses (0xc000-0xffff, 16,384), so the clients bind address i mod 32 and a port of
- * their own, as the kernel's clients do. TIME-WAIT PCBs stay 2 MSL (lwIP: 2 x 60 s): each
+ * their own, as the kernel's clients do (--ephemeral-ports: lwIP's choice, which runs out). TIME-WAIT PCBs stay 2 MSL (lwIP: 2 x 60 s): each
  * workload aborts those it left, so the next one starts from an empty stack.
  *
  * Exit status: 0 when every check passed, 1 when one failed, 2 on bad usage.
@@ -69,6 +69,7 @@ _Static_assert(TCP_MSS == 1460, "TCP_MSS must be lwIP's 1460: <netinet/tcp.h> ca
 
 static struct {
     bool quick;
+    bool ephemeral;                /* --ephemeral-ports: clients let lwIP choose their ports */
     uint64_t bytes;                /* W1a bytes */
     long rounds, w5_rounds;        /* W4, W5 round trips */
 } opt;
@@ -458,7 +459,8 @@ static bool client_start(struct conn *c, long i, bool nodelay)
 {
     memset(c, 0, sizeof *c);
     struct netif *n = tun_fd >= 0 ? &tun_netif : &client_netifs[i % CLIENT_NETIFS];
-    u16_t port = (u16_t)(FIRST_PORT + (i / CLIENT_NETIFS) % (65536 - FIRST_PORT));
+    u16_t port = opt.ephemeral ? 0 :
+                 (u16_t)(FIRST_PORT + (i / CLIENT_NETIFS) % (65536 - FIRST_PORT));
     c->pcb = tcp_new();
     if (!c->pcb)
         return false;
@@ -474,6 +476,7 @@ static bool client_start(struct conn *c, long i, bool nodelay)
         e = tcp_connect(c->pcb, &server, server_port, client_connected);
     if (e != ERR_OK) {
         progress("connection #%ld: bind/connect error %d", i, (int)e);
+        tcp_err(c->pcb, NULL); /* the caller counts this failure */
         tcp_abort(c->pcb);
         c->pcb = NULL;
         return false;
@@ -558,6 +561,13 @@ static bool run_w2(const char *w, long n)
         ok = ok && c.received == 1 && c.last == 'q';
         conn_close(&c); /* the client closes first */
         uint64_t t1 = now_ns();
+        if (!ok && opt.ephemeral) {
+            /* Each further bind would scan every port against every pcb: stop here. */
+            printf("INFO %s lwip out of ephemeral ports at connection %ld; the %ld left are "
+                   "counted as failed\n", w, i + 1, n - i);
+            failures += n - i;
+            break;
+        }
         if (!ok) {
             failures++;
             continue;
@@ -819,11 +829,15 @@ static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
     fprintf(stderr,
-        "usage: lwip_bench [--quick] [--bytes N] [--rounds N] [--w5-rounds N] [WORKLOAD...]\n"
+        "usage: lwip_bench [--quick] [--bytes N] [--rounds N] [--w5-rounds N]\n"
+        "                  [--ephemeral-ports] [WORKLOAD...]\n"
         "       lwip_bench --tun DEV --tun-addr A --kernel-addr A [--quick] [--bytes N]\n"
         "                  [W1b-k2s] [W1b-s2k]\n"
         "  WORKLOAD: W1a W2-1k W2-20k W2-1M W3-est-10k W3-est-1M W3-tw W4 W5-10 W5-10k W5-1M\n"
         "  default: W1a W2-1k W2-20k W3-tw W4 W5-10 W5-10k; --quick: small sizes\n"
+        "  --ephemeral-ports: clients bind port 0 (lwIP's one range of 16,384 ports for all\n"
+        "  addresses, held 2 MSL in TIME-WAIT) instead of address i mod 32 and a port of\n"
+        "  their own\n"
         "  --tun: lwIP on TUN device DEV (address A), the kernel's sockets on the other side\n"
         "  (kernel_netns.sh --path tun makes the device in a namespace and passes these)\n");
     exit(2);
@@ -862,6 +876,9 @@ static void print_config(void)
                "W4 %ld round trips, W5 %ld round trips%s\n", (unsigned long long)opt.bytes,
                WRITE_SIZE, opt.rounds, opt.w5_rounds,
                opt.quick ? ", quick (small counts: 200 connections)" : "");
+    printf("INFO lwip client ports: %s\n", opt.ephemeral ?
+           "lwIP's ephemeral range (16,384 for all addresses)" :
+           "bound by the client, 32 addresses x 64,512 ports");
     fflush(stdout);
 }
 
@@ -914,6 +931,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--quick") == 0) opt.quick = true;
+        else if (strcmp(a, "--ephemeral-ports") == 0) opt.ephemeral = true;
         else if (strcmp(a, "--tun") == 0 && v) tun = argv[++i];
         else if (strcmp(a, "--tun-addr") == 0 && v) tun_addr = argv[++i];
         else if (strcmp(a, "--kernel-addr") == 0 && v) kaddr = argv[++i];

@@ -20,6 +20,8 @@
  *               (rise over the baseline before W3-est divided by sockstat's "tw" count).
  *   W4          one connection, 1-byte ping-pong, --rounds round trips; tps, p50, p99.
  *   W5-10/10k/1M  W4 (--w5-rounds round trips) with that many other idle connections open.
+ * Idle connections are held by threads with fd tables of their own (see struct holder), so
+ * the 1M forms fit under a fd limit of 20,000; they need about 10 GiB of kernel memory.
  * The kernel's memory counters are machine-wide: other processes' activity adds noise, so
  * the figure is only as clean as the machine is quiet (the rise is printed per cache too).
  *
@@ -256,18 +258,16 @@ static int server_accept(int timeout_ms)
 
 /* ---- the server thread ---------------------------------------------------------------- */
 
-enum server_kind { SERVE_BULK, SERVE_RR_SEQUENTIAL, SERVE_HOLD, SERVE_PINGPONG };
+enum server_kind { SERVE_BULK, SERVE_RR_SEQUENTIAL, SERVE_PINGPONG };
 
 struct server {
     pthread_t thread;
     enum server_kind kind;
-    long count;                /* SERVE_RR_SEQUENTIAL, SERVE_HOLD: connections to take */
+    long count;                /* SERVE_RR_SEQUENTIAL: connections to take */
     uint64_t bytes;            /* SERVE_BULK: bytes expected */
     atomic_bool stop;          /* set by the client: stop accepting */
     atomic_bool started;       /* set by the server once its fd table is its own */
-    atomic_bool release;       /* set by the client: close the held connections and end */
     atomic_long accepted;      /* connections accepted so far */
-    int *held;                 /* SERVE_HOLD: the accepted sockets, closed by the client side */
     long failures;             /* connections that did not behave as the workload says */
     const unsigned char *pattern;
 };
@@ -332,28 +332,9 @@ static void serve_rr_sequential(struct server *s)
     }
 }
 
-/* W3/W5: accepts count connections and keeps them open until the client sets release. */
-static void serve_hold(struct server *s)
-{
-    while (atomic_load(&s->accepted) < s->count && !atomic_load(&s->stop)) {
-        int fd = server_accept(100);
-        if (fd >= 0)
-            s->held[atomic_fetch_add(&s->accepted, 1)] = fd;
-    }
-}
-
-static void release_held(struct server *s)
-{
-    while (!atomic_load(&s->release))
-        usleep(1000);
-    for (long i = 0; i < atomic_load(&s->accepted); i++)
-        close(s->held[i]);
-}
-
 /* W4/W5: the ping-pong on one more connection, echoing each byte until the client closes. */
 static void serve_pingpong(struct server *s)
 {
-    serve_hold(s);
     int fd = -1;
     while (fd < 0 && !atomic_load(&s->stop))
         fd = server_accept(100);
@@ -378,18 +359,15 @@ static void serve_pingpong(struct server *s)
 static void *server_main(void *arg)
 {
     struct server *s = arg;
-    /* A table of its own: RLIMIT_NOFILE bounds each fd table, not the process, so the
-     * server's sockets do not count against the client's when the limit cannot be raised
-     * (no CAP_SYS_RESOURCE in a container). The main thread cannot see these fds: this
-     * thread closes what it accepted (release_held). */
+    /* A table of its own: the client's fds are not in it, so that the client's close()
+     * closes its socket (a copy of the table would hold it open). */
     if (unshare(CLONE_FILES) != 0)
         progress("unshare(CLONE_FILES): %s", strerror(errno));
     atomic_store(&s->started, true); /* the client may open sockets now: not in our copy */
     switch (s->kind) {
     case SERVE_BULK: serve_bulk(s); break;
     case SERVE_RR_SEQUENTIAL: serve_rr_sequential(s); break;
-    case SERVE_HOLD: serve_hold(s); release_held(s); break;
-    case SERVE_PINGPONG: serve_pingpong(s); release_held(s); break;
+    case SERVE_PINGPONG: serve_pingpong(s); break;
     }
     return NULL;
 }
@@ -407,7 +385,6 @@ static void server_start(struct server *s)
 static void server_join(struct server *s)
 {
     atomic_store(&s->stop, true);
-    atomic_store(&s->release, true);
     pthread_join(s->thread, NULL);
 }
 
@@ -496,7 +473,10 @@ static void slab_report(const char *workload, const struct slab_cache *before, i
             grow[ng++].bytes = after[i].bytes - b;
         }
     }
-    printf("INFO %s %s slab objects per socket (cache:bytes):", workload, opt.impl);
+    /* SLUB merges caches of one object size: a name stands for all of them (here
+     * eventpoll_epi also holds tcp_bind_bucket and tcp_bind2_bucket; /sys/kernel/slab). */
+    printf("INFO %s %s slab objects per socket, merged caches under one name "
+           "(cache:bytes):", workload, opt.impl);
     for (int shown = 0; shown < 8 && ng > 0; shown++) {
         int best = 0;
         for (int i = 1; i < ng; i++)
@@ -583,42 +563,130 @@ static bool run_w2(const char *w, long n)
     return failures == 0;
 }
 
-/* Opens n idle connections, the client's fds in cfd (its first *opened are open), the
- * server's in s->held; true when all n were established and accepted. */
-static bool open_idle(const char *w, struct server *s, int *cfd, long n, long *opened)
+/* ---- idle connections (W3, W5) -------------------------------------------------------
+ * Held by holder threads, each with an fd table of its own holding both ends of up to
+ * per_holder connections: RLIMIT_NOFILE bounds each table, not the process, so a million
+ * connections fit under a limit that cannot be raised (no CAP_SYS_RESOURCE in a
+ * container). Each holder connects and accepts its share, then waits for the client side
+ * to close (phase 1), then the server side (phase 2), so the clients end in TIME-WAIT. */
+
+struct holder {
+    pthread_t thread;
+    long first, count;         /* connection indexes first .. first + count - 1 */
+    int *fds;                  /* client end, server end, client end, ... */
+    long opened;               /* connections made and accepted */
+    atomic_bool ready;         /* opened all it could */
+    atomic_int phase;          /* 0 hold, 1 close the client ends, 2 the server ends and end */
+    atomic_int closed_phase;   /* the last phase done */
+};
+
+struct holders {
+    struct holder *h;
+    long n;                    /* holders */
+};
+
+static void *holder_main(void *arg)
 {
-    uint64_t last = now_ns();
-    for (*opened = 0; *opened < n; ++*opened) {
-        cfd[*opened] = client_connect(*opened, false);
-        if (cfd[*opened] < 0)
-            return false;
-        if (now_ns() - last > 5000000000u) {
-            progress("%s: %ld of %ld connections open", w, *opened + 1, n);
-            last = now_ns();
+    struct holder *h = arg;
+    if (unshare(CLONE_FILES) != 0)
+        progress("unshare(CLONE_FILES): %s", strerror(errno));
+    for (h->opened = 0; h->opened < h->count; h->opened++) {
+        int c = client_connect(h->first + h->opened, false);
+        int sv = c >= 0 ? server_accept(10000) : -1;
+        if (sv < 0) {
+            if (c >= 0)
+                close(c);
+            break;
         }
+        h->fds[2 * h->opened] = c;
+        h->fds[2 * h->opened + 1] = sv;
     }
-    uint64_t t = now_ns();
-    while (atomic_load(&s->accepted) < n && now_ns() - t < 10000000000u)
-        usleep(1000);
-    return atomic_load(&s->accepted) == n;
+    atomic_store(&h->ready, true);
+    for (int phase = 1; phase <= 2; phase++) {
+        while (atomic_load(&h->phase) < phase)
+            usleep(1000);
+        for (long i = 0; i < h->opened; i++)
+            close(h->fds[2 * i + (phase - 1)]);
+        atomic_store(&h->closed_phase, phase);
+    }
+    return NULL;
 }
 
-static void close_all(int *fds, long n)
-{
-    for (long i = 0; i < n; i++)
-        close(fds[i]);
-}
-
-/* Whether the fd limit (per fd table: the client's and the server thread's each) allows n
- * connections; if not, says so as INFO: the workload is not run, which is not a failure. */
-static bool fds_enough(const char *w, long n)
+/* Per holder: both ends of each connection, under the fd limit with room to spare. */
+static long holder_capacity(void)
 {
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)(n + 64) > rl.rlim_cur) {
-        printf("INFO %s %s not run: it needs %ld file descriptors per side and RLIMIT_NOFILE "
-               "is %llu (kernel_netns.sh raises it where it may: it needs CAP_SYS_RESOURCE)\n",
-               w, opt.impl, n + 64, (unsigned long long)rl.rlim_cur);
+    rlim_t lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 200000 ? 200000 : rl.rlim_cur;
+    return lim > 200 ? (long)(lim - 100) / 2 : 0;
+}
+
+/* Opens n idle connections, one holder after another; true when all n were made. */
+static bool open_idle(const char *w, struct holders *hs, long n)
+{
+    long per = holder_capacity();
+    if (per <= 0)
+        return false;
+    hs->n = 0;
+    hs->h = calloc((size_t)(n + per - 1) / (size_t)per + 1, sizeof *hs->h);
+    if (!hs->h)
+        return false;
+    long opened = 0;
+    uint64_t last = now_ns();
+    for (long first = 0; first < n; first += per) {
+        struct holder *h = &hs->h[hs->n];
+        h->first = first;
+        h->count = n - first < per ? n - first : per;
+        h->fds = calloc((size_t)h->count * 2, sizeof(int));
+        if (!h->fds || pthread_create(&h->thread, NULL, holder_main, h) != 0) {
+            free(h->fds);
+            break;
+        }
+        hs->n++;
+        while (!atomic_load(&h->ready))
+            usleep(1000);
+        opened += h->opened;
+        if (h->opened < h->count)
+            break;
+        if (now_ns() - last > 5000000000u) {
+            progress("%s: %ld of %ld connections open", w, opened, n);
+            last = now_ns();
+        }
+    }
+    if (opened < n)
+        progress("%s: %ld of %ld connections established", w, opened, n);
+    return opened == n;
+}
+
+/* Closes the client ends of every held connection (phase 1) or the server ends and ends
+ * the holders (phase 2). */
+static void close_idle(struct holders *hs, int phase)
+{
+    for (long i = 0; i < hs->n; i++)
+        atomic_store(&hs->h[i].phase, phase);
+    for (long i = 0; i < hs->n; i++)
+        while (atomic_load(&hs->h[i].closed_phase) < phase)
+            usleep(1000);
+    if (phase == 2) {
+        for (long i = 0; i < hs->n; i++) {
+            pthread_join(hs->h[i].thread, NULL);
+            free(hs->h[i].fds);
+        }
+        free(hs->h);
+        hs->h = NULL;
+        hs->n = 0;
+    }
+}
+
+/* Whether memory allows n idle connections (2n kernel sockets of about 4 KiB, and 2 GiB
+ * left over); if not, says so as INFO: the workload is not run, which is not a failure. */
+static bool memory_enough(const char *w, long n)
+{
+    long long need_kb = 2LL * n * 5 + 2 * 1024 * 1024;
+    long long avail_kb = meminfo_kb("MemAvailable");
+    if (avail_kb < need_kb) {
+        printf("INFO %s %s not run: %ld connections need about %lld MiB, %lld MiB available\n",
+               w, opt.impl, n, need_kb / 1024, avail_kb / 1024);
         return false;
     }
     return true;
@@ -642,27 +710,18 @@ static long long settle_sockstat(const char *field, long long target)
 /* W3: memory per idle established connection and, with_tw, per TIME-WAIT one. */
 static bool run_w3(const char *w, long n, bool with_tw)
 {
-    if (!fds_enough(w, n))
+    if (!memory_enough(w, n))
         return true;
     static struct slab_cache before[MAX_CACHES], after[MAX_CACHES];
-    int *cfd = calloc((size_t)n, sizeof *cfd);
-    struct server s = {.kind = SERVE_HOLD, .count = n, .held = calloc((size_t)n, sizeof(int))};
-    if (!cfd || !s.held)
-        return false;
+    struct holders hs = {0};
     long long inuse0 = sockstat_tcp("inuse");
     usleep(200000);
     long long base = kernel_socket_memory();
     int nb = slab_snapshot(before);
-    server_start(&s);
-    long opened;
-    bool ok = open_idle(w, &s, cfd, n, &opened);
+    bool ok = open_idle(w, &hs, n);
     if (!ok) {
-        progress("%s: %ld of %ld connections established, %ld accepted", w, opened, n,
-                 atomic_load(&s.accepted));
-        close_all(cfd, opened);
-        server_join(&s);
-        free(cfd);
-        free(s.held);
+        close_idle(&hs, 1);
+        close_idle(&hs, 2);
         return false;
     }
     usleep(200000);
@@ -676,10 +735,10 @@ static bool run_w3(const char *w, long n, bool with_tw)
     slab_report(w, before, nb, after, na, 2 * n);
 
     long long tw0 = sockstat_tcp("tw");
-    close_all(cfd, n);                    /* the client closes first: TIME-WAIT on its side */
+    close_idle(&hs, 1);                   /* the client closes first: TIME-WAIT on its side */
     if (with_tw)
         settle_sockstat("tw", -1);        /* its FINs are acknowledged (FIN-WAIT-2) */
-    server_join(&s);                      /* the server's FINs take the clients to TIME-WAIT */
+    close_idle(&hs, 2);                   /* the server's FINs take the clients to TIME-WAIT */
     if (with_tw) {
         long long tw = settle_sockstat("tw", tw0 + n) - tw0;
         settle_sockstat("inuse", inuse0);
@@ -696,25 +755,21 @@ static bool run_w3(const char *w, long n, bool with_tw)
             slab_report("W3-tw", before, nb, after, na, tw);
         }
     }
-    free(cfd);
-    free(s.held);
     return ok;
 }
 
 /* W4 (others == 0) and W5: the ping-pong on one connection, others idle ones open. */
 static bool run_pingpong(const char *w, long others, long rounds)
 {
-    if (!fds_enough(w, others + 1))
+    if (!memory_enough(w, others))
         return true;
-    int *cfd = calloc((size_t)others + 1, sizeof *cfd);
-    struct server s = {.kind = SERVE_PINGPONG, .count = others,
-                       .held = calloc((size_t)others + 1, sizeof(int))};
+    struct server s = {.kind = SERVE_PINGPONG};
+    struct holders hs = {0};
     uint64_t *lat = calloc((size_t)rounds, sizeof *lat);
-    if (!cfd || !s.held || !lat)
+    if (!lat)
         return false;
+    bool ok = open_idle(w, &hs, others);
     server_start(&s);
-    long opened;
-    bool ok = open_idle(w, &s, cfd, others, &opened);
     int fd = ok ? client_connect(others, true) : -1;
     ok = fd >= 0;
     uint64_t start = now_ns();
@@ -728,8 +783,9 @@ static bool run_pingpong(const char *w, long others, long rounds)
     uint64_t end = now_ns();
     if (fd >= 0)
         close(fd);
-    close_all(cfd, opened);
     server_join(&s);
+    close_idle(&hs, 1);
+    close_idle(&hs, 2);
     if (!ok || s.failures) {
         progress("%s failed after %ld of %ld round trips", w, done, rounds);
     } else {
@@ -738,8 +794,6 @@ static bool run_pingpong(const char *w, long others, long rounds)
         result(w, "tps", (double)rounds / ((double)(end - start) / 1e9), "trans/s");
         result_percentiles(w, lat, (size_t)rounds);
     }
-    free(cfd);
-    free(s.held);
     free(lat);
     return ok && s.failures == 0;
 }

@@ -41,8 +41,8 @@ for pkg in "${PACKAGES[@]}"; do
         exit 1
     }
 done
-dpkg -L liblwip-dev | grep -q '/liblwip\.so$' && [ -f /usr/include/lwip/lwipopts.h ] || {
+if ! dpkg -L liblwip-dev | grep -q '/liblwip\.so$' || [ ! -f /usr/include/lwip/lwipopts.h ]; then
     echo "install-peers.sh: FAILED: liblwip-dev ships no liblwip.so or lwipopts.h" >&2
     exit 1
-}
+fi
 echo "install-peers.sh: done"

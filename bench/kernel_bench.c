@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peer_common.h"
+
 #define PORT 5201                  /* the server's port */
 #define MSS 1460                   /* TCP_MAXSEG on every socket, bytes */
 #define WRITE_SIZE (128 * 1024)    /* W1a application write size, bytes */
@@ -73,13 +75,6 @@ static struct options opt;
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
 {
@@ -93,40 +88,17 @@ static void progress(const char *fmt, ...)
 
 static void result(const char *workload, const char *metric, double value, const char *unit)
 {
-    printf("RESULT %s %s %s %.6g %s\n", workload, opt.impl, metric, value, unit);
-    fflush(stdout);
+    peer_result(workload, opt.impl, metric, value, unit);
 }
 
-/* CPU time (user + system) this process used so far, seconds: with the wall time it tells
- * how much of the machine a figure had (the machine is shared; figures are not asserted). */
-static double cpu_seconds(void)
+static void result_percentiles(const char *workload, uint64_t *lat, size_t n)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    peer_percentiles(workload, opt.impl, lat, n);
 }
 
 static void info_cpu(const char *workload, double cpu, uint64_t wall_ns)
 {
-    printf("INFO %s %s cpu %.3f s (user+sys, all threads) over %.3f s wall\n", workload,
-           opt.impl, cpu, (double)wall_ns / 1e9);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Prints p50 and p99 of the n latencies (ns) in microseconds; sorts lat. */
-static void result_percentiles(const char *workload, uint64_t *lat, size_t n)
-{
-    if (n == 0)
-        return;
-    qsort(lat, n, sizeof *lat, cmp_u64);
-    result(workload, "p50", (double)lat[n / 2] / 1e3, "us");
-    result(workload, "p99", (double)lat[(n * 99) / 100] / 1e3, "us");
+    peer_info_cpu(workload, opt.impl, cpu, wall_ns);
 }
 
 /* Reads or writes exactly len bytes; false on error or end of stream. */
@@ -839,19 +811,17 @@ static void usage(void)
         "                    [--client-addr A] [--client-count K] [--bytes N] [--rounds N]\n"
         "                    [--w5-rounds N] [WORKLOAD...]\n"
         "  WORKLOAD: W1a W2-1k W2-20k W2-1M W3-est-10k W3-est-1M W3-tw W4 W5-10 W5-10k W5-1M\n"
-        "  default: W1a W2-1k W2-20k W3-est-10k W3-tw W4 W5-10 W5-10k; --quick: small sizes\n"
+        "  default: W1a W2-1k W2-20k W3-tw (with W3-est-10k) W4 W5-10 W5-10k; --quick: 200 conns\n"
         "  Normally run through bench/kernel_netns.sh, which makes the namespaces.\n");
     exit(2);
 }
 
 static long parse_count(const char *s)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s ? s : "", &end, 10);
-    if (errno || !s || end == s || *end || v <= 0)
+    long v = peer_parse_count(s);
+    if (v < 0)
         usage();
-    return (long)v;
+    return v;
 }
 
 static struct in_addr parse_addr(const char *s)
@@ -863,31 +833,21 @@ static struct in_addr parse_addr(const char *s)
 }
 
 /* Runs one workload by id; -1 if the id is unknown. */
-static int run_workload(const char *w)
+/* Runs one workload by id; -1 if the id is unknown. */
+static int run_workload(const char *id)
 {
-    long small = opt.quick ? 200 : 0; /* the size of every count under --quick */
-    if (strcmp(w, "W1a") == 0)
-        return run_w1a();
-    if (strcmp(w, "W2-1k") == 0)
-        return run_w2(w, small ? small : 1000);
-    if (strcmp(w, "W2-20k") == 0)
-        return run_w2(w, small ? small : 20000);
-    if (strcmp(w, "W2-1M") == 0)
-        return run_w2(w, small ? small : 1000000);
-    if (strcmp(w, "W3-est-10k") == 0)
-        return run_w3(w, small ? small : 10000, false);
-    if (strcmp(w, "W3-est-1M") == 0)
-        return run_w3(w, small ? small : 1000000, false);
-    if (strcmp(w, "W3-tw") == 0) /* also measures W3-est-10k, its starting point */
-        return run_w3("W3-est-10k", small ? small : 10000, true);
-    if (strcmp(w, "W4") == 0)
-        return run_pingpong(w, 0, opt.rounds);
-    if (strcmp(w, "W5-10") == 0)
-        return run_pingpong(w, 10, opt.w5_rounds);
-    if (strcmp(w, "W5-10k") == 0)
-        return run_pingpong(w, small ? small : 10000, opt.w5_rounds);
-    if (strcmp(w, "W5-1M") == 0)
-        return run_pingpong(w, small ? small : 1000000, opt.w5_rounds);
+    const struct peer_workload *w = peer_workload(id);
+    if (!w)
+        return -1;
+    long n = peer_count(w, opt.quick);
+    switch (w->kind) {
+    case PEER_BULK: return run_w1a();
+    case PEER_RATE: return run_w2(w->id, n);
+    case PEER_IDLE: return run_w3(w->reported_as, n, false);
+    case PEER_IDLE_TW: return run_w3(w->reported_as, n, true);
+    case PEER_PINGPONG:
+        return run_pingpong(w->id, n, n ? opt.w5_rounds : opt.rounds);
+    }
     return -1;
 }
 
@@ -927,13 +887,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < nids; i++)
             ids[i] = list[i];
     }
-    static const char *known[] = {"W1a", "W2-1k", "W2-20k", "W2-1M", "W3-est-10k",
-                                  "W3-est-1M", "W3-tw", "W4", "W5-10", "W5-10k", "W5-1M"};
     for (int i = 0; i < nids; i++) {
-        bool found = false;
-        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
-            found = found || strcmp(ids[i], known[k]) == 0;
-        if (!found) {
+        if (!peer_workload(ids[i])) {
             fprintf(stderr, "kernel_bench: unknown workload '%s'\n", ids[i]);
             usage();
         }

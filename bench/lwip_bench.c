@@ -58,6 +58,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "peer_common.h"
+
 _Static_assert(TCP_MSS == 1460, "TCP_MSS must be lwIP's 1460: <netinet/tcp.h> came first");
 
 #define PORT 5201                  /* the server's port */
@@ -74,13 +76,6 @@ static struct {
     long rounds, w5_rounds;        /* W4, W5 round trips */
 } opt;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
 {
@@ -94,39 +89,17 @@ static void progress(const char *fmt, ...)
 
 static void result(const char *workload, const char *metric, double value, const char *unit)
 {
-    printf("RESULT %s lwip %s %.6g %s\n", workload, metric, value, unit);
-    fflush(stdout);
-}
-
-/* CPU time (user + system) this process used so far, seconds: with the wall time it tells
- * how much of the machine a figure had (the machine is shared; figures are not asserted). */
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void info_cpu(const char *workload, double cpu, uint64_t wall_ns)
-{
-    printf("INFO %s lwip cpu %.3f s (user+sys, all threads) over %.3f s wall\n", workload,
-           cpu, (double)wall_ns / 1e9);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    peer_result(workload, "lwip", metric, value, unit);
 }
 
 static void result_percentiles(const char *workload, uint64_t *lat, size_t n)
 {
-    if (n == 0)
-        return;
-    qsort(lat, n, sizeof *lat, cmp_u64);
-    result(workload, "p50", (double)lat[n / 2] / 1e3, "us");
-    result(workload, "p99", (double)lat[(n * 99) / 100] / 1e3, "us");
+    peer_percentiles(workload, "lwip", lat, n);
+}
+
+static void info_cpu(const char *workload, double cpu, uint64_t wall_ns)
+{
+    peer_info_cpu(workload, "lwip", cpu, wall_ns);
 }
 
 static size_t heap_in_use(void)
@@ -834,7 +807,7 @@ static void usage(void)
         "       lwip_bench --tun DEV --tun-addr A --kernel-addr A [--quick] [--bytes N]\n"
         "                  [W1b-k2s] [W1b-s2k]\n"
         "  WORKLOAD: W1a W2-1k W2-20k W2-1M W3-est-10k W3-est-1M W3-tw W4 W5-10 W5-10k W5-1M\n"
-        "  default: W1a W2-1k W2-20k W3-tw W4 W5-10 W5-10k; --quick: small sizes\n"
+        "  default: W1a W2-1k W2-20k W3-tw (with W3-est-10k) W4 W5-10 W5-10k; --quick: 200 conns\n"
         "  --ephemeral-ports: clients bind port 0 (lwIP's one range of 16,384 ports for all\n"
         "  addresses, held 2 MSL in TIME-WAIT) instead of address i mod 32 and a port of\n"
         "  their own\n"
@@ -845,11 +818,10 @@ static void usage(void)
 
 static long parse_count(const char *s)
 {
-    char *end;
-    long long v = strtoll(s ? s : "", &end, 10);
-    if (!s || end == s || *end || v <= 0)
+    long v = peer_parse_count(s);
+    if (v < 0)
         usage();
-    return (long)v;
+    return v;
 }
 
 static void print_config(void)
@@ -882,43 +854,33 @@ static void print_config(void)
     fflush(stdout);
 }
 
-static int run_workload(const char *w)
+/* Runs one workload by id; -1 if the id is unknown. */
+static int run_workload(const char *id)
 {
-    long small = opt.quick ? 200 : 0;
-    if (strcmp(w, "W1b-k2s") == 0 || strcmp(w, "W1b-s2k") == 0) {
+    if (strcmp(id, "W1b-k2s") == 0 || strcmp(id, "W1b-s2k") == 0) {
         if (tun_fd < 0) {
             fprintf(stderr, "lwip_bench: %s needs --tun (run it through kernel_netns.sh "
-                    "--path tun)\n", w);
+                    "--path tun)\n", id);
             usage();
         }
-        return run_w1b(w, strcmp(w, "W1b-k2s") == 0);
+        return run_w1b(id, strcmp(id, "W1b-k2s") == 0);
     }
+    const struct peer_workload *w = peer_workload(id);
+    if (!w)
+        return -1;
     if (tun_fd >= 0) {
         fprintf(stderr, "lwip_bench: with --tun only W1b-k2s and W1b-s2k run\n");
         usage();
     }
-    if (strcmp(w, "W1a") == 0)
-        return run_w1a();
-    if (strcmp(w, "W2-1k") == 0)
-        return run_w2(w, small ? small : 1000);
-    if (strcmp(w, "W2-20k") == 0)
-        return run_w2(w, small ? small : 20000);
-    if (strcmp(w, "W2-1M") == 0)
-        return run_w2(w, small ? small : 1000000);
-    if (strcmp(w, "W3-est-10k") == 0)
-        return run_w3(w, small ? small : 10000, false);
-    if (strcmp(w, "W3-est-1M") == 0)
-        return run_w3(w, small ? small : 1000000, false);
-    if (strcmp(w, "W3-tw") == 0) /* also measures W3-est-10k, its starting point */
-        return run_w3("W3-est-10k", small ? small : 10000, true);
-    if (strcmp(w, "W4") == 0)
-        return run_pingpong(w, 0, opt.rounds);
-    if (strcmp(w, "W5-10") == 0)
-        return run_pingpong(w, 10, opt.w5_rounds);
-    if (strcmp(w, "W5-10k") == 0)
-        return run_pingpong(w, small ? small : 10000, opt.w5_rounds);
-    if (strcmp(w, "W5-1M") == 0)
-        return run_pingpong(w, small ? small : 1000000, opt.w5_rounds);
+    long n = peer_count(w, opt.quick);
+    switch (w->kind) {
+    case PEER_BULK: return run_w1a();
+    case PEER_RATE: return run_w2(w->id, n);
+    case PEER_IDLE: return run_w3(w->reported_as, n, false);
+    case PEER_IDLE_TW: return run_w3(w->reported_as, n, true);
+    case PEER_PINGPONG:
+        return run_pingpong(w->id, n, n ? opt.w5_rounds : opt.rounds);
+    }
     return -1;
 }
 
@@ -960,6 +922,13 @@ int main(int argc, char **argv)
             ids[i] = opt.quick ? quick_ids[i] : full_ids[i];
     }
 
+    for (int i = 0; i < nids; i++) {
+        if (!peer_workload(ids[i]) && strcmp(ids[i], "W1b-k2s") != 0 &&
+            strcmp(ids[i], "W1b-s2k") != 0) {
+            fprintf(stderr, "lwip_bench: unknown workload '%s'\n", ids[i]);
+            usage();
+        }
+    }
     unsigned char *pat = malloc(PATTERN_PERIOD + WRITE_SIZE);
     if (!pat)
         return 1;

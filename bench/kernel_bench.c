@@ -897,6 +897,7 @@ int main(int argc, char **argv)
     if (!make_listener())
         return 1;
     print_config();
+    long long inuse_start = sockstat_tcp("inuse"); /* this namespace's open TCP sockets */
     int failed = 0;
     for (int i = 0; i < nids; i++) {
         progress("%s%s", ids[i], opt.quick ? " (quick)" : "");
@@ -904,6 +905,12 @@ int main(int argc, char **argv)
             progress("%s FAILED", ids[i]);
             failed++;
         }
+    }
+    long long inuse_end = settle_sockstat("inuse", inuse_start);
+    if (inuse_end != inuse_start) {
+        progress("%lld TCP sockets left open (sockstat inuse %lld, %lld at the start)",
+                 inuse_end - inuse_start, inuse_end, inuse_start);
+        failed++;
     }
     close(listen_fd);
     free((void *)bulk_pattern);

@@ -69,6 +69,8 @@ struct options {
     uint64_t bytes;                /* W1a bytes */
     long rounds;                   /* W4 round trips */
     long w5_rounds;                /* W5 round trips */
+    bool client_only;              /* W2 as a client of another server (--client-only) */
+    int port;                      /* the server's port (--port, default PORT) */
 };
 
 static struct options opt;
@@ -173,12 +175,12 @@ static bool make_listener(void)
     if (ok) {
         set_int_opt(listen_fd, SOL_SOCKET, SO_REUSEADDR, 1);
         set_int_opt(listen_fd, IPPROTO_TCP, TCP_MAXSEG, MSS); /* inherited by accepted sockets */
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT),
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port),
                                  .sin_addr = opt.server_addr};
         ok = bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
              listen(listen_fd, 65535) == 0;
         if (!ok)
-            progress("listen on %s:%d: %s", inet_ntoa(opt.server_addr), PORT, strerror(errno));
+            progress("listen on %s:%d: %s", inet_ntoa(opt.server_addr), opt.port, strerror(errno));
     }
     if (opt.server_netns && setns(own, CLONE_NEWNET) != 0) {
         progress("cannot return to the client's namespace: %s", strerror(errno));
@@ -208,7 +210,7 @@ static int client_connect(long i, bool nodelay)
     set_int_opt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
     struct sockaddr_in local = {.sin_family = AF_INET};
     local.sin_addr.s_addr = htonl(ntohl(opt.client_base.s_addr) + (uint32_t)(i % opt.client_count));
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PORT),
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port),
                              .sin_addr = opt.server_addr};
     if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0 ||
         connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
@@ -499,7 +501,8 @@ static bool run_w2(const char *w, long n)
     struct server s = {.kind = SERVE_RR_SEQUENTIAL, .count = n};
     if (!lat)
         return false;
-    server_start(&s);
+    if (!opt.client_only)
+        server_start(&s);
     long failures = 0, done = 0;
     uint64_t start = now_ns(), last_report = start;
     for (long i = 0; i < n; i++) {
@@ -521,11 +524,13 @@ static bool run_w2(const char *w, long n)
         }
     }
     uint64_t end = now_ns();
-    /* The server takes as many as were made; wait for it before reading its failures. */
-    while (atomic_load(&s.accepted) < done && now_ns() - end < 5000000000u)
-        usleep(1000);
-    server_join(&s);
-    failures += s.failures;
+    if (!opt.client_only) {
+        /* The server takes as many as were made; wait for it before reading its failures. */
+        while (atomic_load(&s.accepted) < done && now_ns() - end < 5000000000u)
+            usleep(1000);
+        server_join(&s);
+        failures += s.failures;
+    }
     result(w, "rate", (double)done / ((double)(end - start) / 1e9), "conn/s");
     result_percentiles(w, lat, (size_t)done);
     result(w, "failures", (double)failures, "conn");
@@ -777,7 +782,7 @@ static void print_config(void)
     inet_ntop(AF_INET, &opt.server_addr, srv, sizeof srv);
     inet_ntop(AF_INET, &opt.client_base, cli, sizeof cli);
     printf("INFO %s path %s, server %s:%d, clients %s and the next %d addresses\n", opt.impl,
-           opt.server_netns ? "veth between two network namespaces" : "loopback", srv, PORT,
+           opt.server_netns ? "veth between two network namespaces" : "loopback", srv, opt.port,
            cli, opt.client_count - 1);
     printf("INFO %s TCP_MAXSEG %d, W1a %llu bytes in writes of %d, W4 %ld round trips, "
            "W5 %ld round trips%s\n", opt.impl, MSS, (unsigned long long)opt.bytes, WRITE_SIZE,
@@ -810,9 +815,13 @@ static void usage(void)
         "usage: kernel_bench [--quick] [--impl NAME] [--server-netns NS] [--server-addr A]\n"
         "                    [--client-addr A] [--client-count K] [--bytes N] [--rounds N]\n"
         "                    [--w5-rounds N] [WORKLOAD...]\n"
+        "       kernel_bench --client-only [--port P] [--impl NAME] --server-addr A\n"
+        "                    [--client-addr A] [--client-count K] [--quick] W2-ID\n"
         "  WORKLOAD: W1a W2-1k W2-20k W2-1M W3-est-10k W3-est-1M W3-tw W4 W5-10 W5-10k W5-1M\n"
         "  default: W1a W2-1k W2-20k W3-tw (with W3-est-10k) W4 W5-10 W5-10k; --quick: 200 conns\n"
-        "  Normally run through bench/kernel_netns.sh, which makes the namespaces.\n");
+        "  Normally run through bench/kernel_netns.sh, which makes the namespaces.\n"
+        "  --client-only: only the client side of a W2 workload, against a server that\n"
+        "  answers each 1-byte request with 1 byte (bench/tun_bench.sh: synack serve --echo)\n");
     exit(2);
 }
 
@@ -853,7 +862,7 @@ static int run_workload(const char *id)
 
 int main(int argc, char **argv)
 {
-    opt = (struct options){.impl = "kernel", .client_count = 32};
+    opt = (struct options){.impl = "kernel", .client_count = 32, .port = PORT};
     inet_pton(AF_INET, "127.0.0.1", &opt.server_addr);
     inet_pton(AF_INET, "127.0.0.2", &opt.client_base);
     const char *ids[32];
@@ -862,6 +871,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--quick") == 0) opt.quick = true;
+        else if (strcmp(a, "--client-only") == 0) opt.client_only = true;
+        else if (strcmp(a, "--port") == 0) { opt.port = (int)parse_count(v); i++; }
         else if (strcmp(a, "--impl") == 0 && v) opt.impl = argv[++i];
         else if (strcmp(a, "--server-netns") == 0 && v) opt.server_netns = argv[++i];
         else if (strcmp(a, "--server-addr") == 0) { opt.server_addr = parse_addr(v); i++; }
@@ -873,7 +884,8 @@ int main(int argc, char **argv)
         else if (a[0] != '-' && nids < 32) ids[nids++] = a;
         else usage();
     }
-    if (opt.client_count > MAX_CLIENT_ADDRS)
+    if (opt.client_count < 1 || opt.client_count > MAX_CLIENT_ADDRS || opt.port < 1 ||
+        opt.port > 65535)
         usage();
     opt.bytes = bytes > 0 ? (uint64_t)bytes : opt.quick ? 64u << 20 : 1u << 30;
     opt.rounds = rounds > 0 ? rounds : opt.quick ? 5000 : 1000000;
@@ -893,10 +905,21 @@ int main(int argc, char **argv)
             usage();
         }
     }
+    for (int i = 0; opt.client_only && i < nids; i++) {
+        if (peer_workload(ids[i])->kind != PEER_RATE) {
+            fprintf(stderr, "kernel_bench: --client-only runs W2 workloads only, not '%s'\n",
+                    ids[i]);
+            usage();
+        }
+    }
     make_pattern();
-    if (!make_listener())
+    if (!opt.client_only && !make_listener())
         return 1;
-    print_config();
+    if (opt.client_only)
+        printf("INFO %s kernel_bench --client-only: the kernel's sockets as W2 clients of "
+               "%s:%d\n", opt.impl, inet_ntoa(opt.server_addr), opt.port);
+    else
+        print_config();
     long long inuse_start = sockstat_tcp("inuse"); /* this namespace's open TCP sockets */
     int failed = 0;
     for (int i = 0; i < nids; i++) {
@@ -912,7 +935,8 @@ int main(int argc, char **argv)
                  inuse_end - inuse_start, inuse_end, inuse_start);
         failed++;
     }
-    close(listen_fd);
+    if (listen_fd >= 0)
+        close(listen_fd);
     free((void *)bulk_pattern);
     return failed ? 1 : 0;
 }

@@ -108,16 +108,29 @@ W1b-s2k)
 W2tun-1k)
     # shellcheck disable=SC2086
     serve_start --echo --buf "$BUF" $FLAGS
-    ip netns exec "$NS" python3 "$PEER" rr "$SYNACK_IP" "$PORT" "$CONNS" >"$WORK/rr.out" \
-        2>"$WORK/rr.err" || fail "the kernel's client failed: $(cat "$WORK/rr.err")"
-    serve_stop
-    secs=$(seconds_of "$WORK/rr.out")
-    read -r _ p50 p99 < <(grep '^LAT ' "$WORK/rr.out")
-    echo "INFO $ID $CONNS sequential connections from the kernel (python3 client) to synack serve --echo; latency from connect to the reply"
-    echo "RESULT $ID synack rate $(awk -v n="$CONNS" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') conn/s"
-    echo "RESULT $ID synack p50 $p50 us"
-    echo "RESULT $ID synack p99 $p99 us"
-    echo "RESULT $ID synack failures 0 conn"
+    KB="$(dirname "$SYNACK")/kernel_bench"
+    if [ -x "$KB" ]; then
+        # The kernel's client in C (kernel_bench --client-only), as in the peers' W2 runs;
+        # its W2-1k lines are this workload's.
+        ip netns exec "$NS" "$KB" --client-only --impl synack --server-addr "$SYNACK_IP" \
+            --port "$PORT" --client-addr "$KERNEL_IP" --client-count 1 ${QUICK:+--quick} \
+            W2-1k >"$WORK/rr.out" 2>"$WORK/rr.err" ||
+            fail "the kernel's client failed: $(tail -n 3 "$WORK/rr.err")"
+        serve_stop
+        echo "INFO $ID sequential connections from the kernel (kernel_bench --client-only, C) to synack serve --echo; latency from connect to close after the reply"
+        sed -n 's/^RESULT W2-1k /RESULT W2tun-1k /p' "$WORK/rr.out"
+    else
+        ip netns exec "$NS" python3 "$PEER" rr "$SYNACK_IP" "$PORT" "$CONNS" >"$WORK/rr.out" \
+            2>"$WORK/rr.err" || fail "the kernel's client failed: $(cat "$WORK/rr.err")"
+        serve_stop
+        secs=$(seconds_of "$WORK/rr.out")
+        read -r _ p50 p99 < <(grep '^LAT ' "$WORK/rr.out")
+        echo "INFO $ID $CONNS sequential connections from the kernel (python3 client: kernel_bench is not built) to synack serve --echo; latency from connect to the reply"
+        echo "RESULT $ID synack rate $(awk -v n="$CONNS" -v s="$secs" 'BEGIN { printf "%.0f", n / s }') conn/s"
+        echo "RESULT $ID synack p50 $p50 us"
+        echo "RESULT $ID synack p99 $p99 us"
+        echo "RESULT $ID synack failures 0 conn"
+    fi
     ;;
 esac
 exit 0

@@ -126,6 +126,13 @@ struct synack_config {
                                     3.8.4: at least 2 hours); default 7200 s */
     uint64_t keepalive_intvl_us; /* between unanswered probes; default 75 s */
     uint32_t keepalive_probes;   /* unanswered probes before ETIMEDOUT; default 9 */
+    /* ---- Offloads (issue 6): what the link does for the stack ---- */
+    uint32_t tso_max;          /* segmentation offload: new data goes out in segments of up to
+                                  this many payload bytes (whole multiples of the MSS), which
+                                  the link cuts into MSS-sized segments on the wire, as a NIC
+                                  with TSO does. Needs a link with send_tso; retransmissions
+                                  stay MSS-sized. Capped at what one IPv4 packet holds.
+                                  Default 0: off, every segment fits the MSS */
 };
 
 /* Congestion control algorithms (SYNACK_OPT_CONGESTION, synack_config.congestion). */
@@ -229,10 +236,17 @@ struct synack_link {
     void *arg;
     void (*send)(void *arg, const uint8_t *packet, size_t len);
     uint8_t *(*buffer)(void *arg, size_t len); /* optional, may be NULL */
+    /* Segmentation offload (synack_config.tso_max), or NULL: gets the packets whose TCP
+     * payload is larger than seg_size bytes and must put them on the wire as consecutive
+     * segments of seg_size payload bytes (the last one shorter), each with the packet's
+     * TCP header and options, SEQ advanced, and PSH and FIN on the last one only. The
+     * buffer is the link's to change during the call (a checksum field, say). */
+    void (*send_tso)(void *arg, uint8_t *packet, size_t len, uint32_t seg_size);
 };
 
 /* Creates a stack. Returns NULL if cfg or link is invalid (NULL, ip 0, no send function,
- * ephemeral_lo > ephemeral_hi, mss < 64, zero buffers or table sizes) or memory runs out. */
+ * ephemeral_lo > ephemeral_hi, mss < 64, zero buffers or table sizes, tso_max without
+ * send_tso) or memory runs out. */
 struct synack_stack *synack_stack_new(const struct synack_config *cfg,
                                       const struct synack_link *link);
 
@@ -242,6 +256,16 @@ void synack_stack_free(struct synack_stack *s);
 /* A packet arrived from the link. Malformed packets are counted and dropped. */
 void synack_stack_input(struct synack_stack *s, const uint8_t *packet, size_t len,
                         uint64_t now_us);
+
+/* What a link knows about a packet it hands to synack_stack_input_flags(). */
+#define SYNACK_INPUT_CSUM_OK 0x1 /* checksum offload: the link vouches for the TCP checksum
+                                    (a NIC verified it, or the packet comes from the local
+                                    kernel, which leaves it to the device to fill in), so the
+                                    stack does not verify it */
+
+/* synack_stack_input() with SYNACK_INPUT_* flags (0: the same as synack_stack_input()). */
+void synack_stack_input_flags(struct synack_stack *s, const uint8_t *packet, size_t len,
+                              uint64_t now_us, unsigned flags);
 
 /* Runs every timer due at now_us. Returns the next deadline (absolute, microseconds), or
  * UINT64_MAX when no timer is pending. */

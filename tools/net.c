@@ -97,6 +97,8 @@ struct net_opts {
     uint64_t msl_us;              /* --msl */
     uint32_t buf;                 /* --buf: send and receive buffer bytes (0: default) */
     bool verbose;                 /* --verbose: connection details and a summary */
+    bool offload;                 /* --offload on: virtio-net header, checksum offload, TSO
+                                     and GSO on the device */
     /* serve */
     uint16_t port;                /* --port */
     bool has_port;
@@ -151,6 +153,10 @@ static const char common_usage[] =
     "  --seed N          seed of the loss draws (default 1)\n"
     "  --msl SECONDS     maximum segment lifetime; TIME-WAIT lasts 2 x MSL (default 1)\n"
     "  --buf BYTES       send and receive buffer size of each connection (default 65536)\n"
+    "  --offload on|off  device offloads (default off): the kernel hands over and takes TCP\n"
+    "                    segments of up to 64 KiB and cuts them itself (GSO/TSO), checksums\n"
+    "                    left to the device; for bulk throughput. Traces and captures then\n"
+    "                    show the large segments. Not with --loss or --delay\n"
     "  --verbose         print connection details and a transfer summary to standard error\n"
     "  --help            print this help\n"
     "\n"
@@ -260,7 +266,7 @@ static const char *option_value(int argc, char **argv, int *i, const char *eq)
 static bool takes_value(const char *name, bool serve)
 {
     static const char *common[] = {"--tun", "--addr", "--pcap", "--svg", "--loss", "--delay",
-                                   "--seed", "--msl", "--buf"};
+                                   "--seed", "--msl", "--buf", "--offload"};
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
         if (strcmp(name, common[i]) == 0)
             return true;
@@ -370,6 +376,10 @@ static int parse_opts(int argc, char **argv, bool serve, struct net_opts *o)
                 return usage_error(serve, "--buf: '%s' is not a byte count in 1024..%u", val,
                                    NET_BUF_MAX);
             o->buf = (uint32_t)u;
+        } else if (strcmp(name, "--offload") == 0) {
+            if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0)
+                return usage_error(serve, "--offload: '%s' is not on or off", val);
+            o->offload = strcmp(val, "on") == 0;
         } else if (strcmp(name, "--port") == 0) {
             if (!args_u64(val, 65535, &u) || u == 0)
                 return usage_error(serve, "--port: '%s' is not a port number 1..65535", val);
@@ -388,6 +398,9 @@ static int parse_opts(int argc, char **argv, bool serve, struct net_opts *o)
     }
     if (o->tun == NULL)
         return usage_error(serve, "--tun NAME is required");
+    if (o->offload && (o->loss > 0 || o->delay_us > 0))
+        return usage_error(serve, "--offload on cannot be combined with --loss or --delay "
+                           "(faults act on packets as on the wire)");
     if (!o->has_addr)
         return usage_error(serve, "--addr A.B.C.D/N is required");
     if (serve) {
@@ -450,6 +463,10 @@ static bool host_down(struct net_host *h, bool verbose)
         say("link: %" PRIu64 " packets written, %" PRIu64 " read; injected loss: %" PRIu64
             " out, %" PRIu64 " in", st.packets_out, st.packets_in, st.fault_out.lost,
             st.fault_in.lost);
+        if (tun_offload(h->dev))
+            say("offloads: %" PRIu64 " packets written for the kernel to cut (TSO), %" PRIu64
+                " read uncut (GSO), %" PRIu64 " with a bad virtio-net header", st.tso_out,
+                st.gso_in, st.vnet_malformed);
     }
     synack_stack_free(h->stack);
     tun_driver_free(h->td);
@@ -472,7 +489,7 @@ static bool host_up(struct net_host *h, const struct net_opts *o, FILE *trace_ou
     memset(h, 0, sizeof *h);
     format_ip(ip, sizeof ip, o->ip);
 
-    if (tun_open(o->tun, &h->dev, err, sizeof err) < 0) {
+    if (tun_open(o->tun, o->offload ? TUN_OPEN_OFFLOAD : 0, &h->dev, err, sizeof err) < 0) {
         say("%s", err);
         return false;
     }
@@ -532,6 +549,7 @@ static bool host_up(struct net_host *h, const struct net_opts *o, FILE *trace_ou
     unsigned mtu = tun_mtu(h->dev);
     if (mtu >= 576 && mtu <= 65535)
         cfg.mss = (uint16_t)(mtu - 40); /* RFC 9293 3.7.1: MTU less the IPv4 and TCP headers */
+    cfg.tso_max = tun_driver_tso_max(h->td); /* 0 without offloads */
     random_key(cfg.isn_key);
     struct synack_link link = tun_driver_link(h->td);
     h->stack = synack_stack_new(&cfg, &link);
@@ -553,8 +571,8 @@ static bool host_up(struct net_host *h, const struct net_opts *o, FILE *trace_ou
         return false;
     }
     if (o->verbose)
-        say("%s/%d on %s, MTU %u, MSS %u", ip, o->prefix, tun_name(h->dev), mtu,
-            (unsigned)cfg.mss);
+        say("%s/%d on %s, MTU %u, MSS %u, offloads %s", ip, o->prefix, tun_name(h->dev), mtu,
+            (unsigned)cfg.mss, o->offload ? "on" : "off");
     return true;
 }
 

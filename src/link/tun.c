@@ -2,12 +2,18 @@
  * tun.c: the Linux TUN device and its real-time driver (see tun.h). Linux only.
  *
  * Read first: the kernel's Documentation/networking/tuntap.rst (TUNSETIFF, IFF_TUN,
- * IFF_NO_PI), and include/synack_blocking.h (what a driver must do).
+ * IFF_NO_PI, IFF_VNET_HDR, TUNSETOFFLOAD), src/link/vnet.h (the offloads), and
+ * include/synack_blocking.h (what a driver must do).
  *
  * The driver's packet paths:
  *   stack --link--> pcap (out) --> fault_out --> write(device), on_wire(OUT)
  *   read(device), on_wire(IN) --> fault_in --> pcap (in) --> on_wire(INPUT_BEGIN),
  *       synack_stack_input(), on_wire(INPUT_END)
+ * With offloads (TUN_OPEN_OFFLOAD) there is no fault injection (tun_driver_new refuses it),
+ * and each packet carries a virtio-net header: large segments the stack makes go out
+ * through the link's send_tso with a GSO header, large ones the kernel sends come in whole
+ * with the checksum vouched for (SYNACK_INPUT_CSUM_OK; completed first when a capture is
+ * taken, so that it reads clean).
  * run() releases delayed packets, reads up to TUN_BATCH packets, then polls the stack's
  * timers; wait() sleeps in ppoll() on the device and an eventfd (wake()) with a timeout equal
  * to the next deadline, to the microsecond.
@@ -25,6 +31,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +42,7 @@
 struct tun_dev {
     int fd;                       /* non-blocking, close-on-exec */
     bool created;                 /* created by tun_open(): vanishes on close */
+    bool offload;                 /* IFF_VNET_HDR and offloads on */
     char name[TUN_NAME_MAX];
 };
 
@@ -70,7 +78,24 @@ static bool iface_exists(const char *name)
     return found;
 }
 
-int tun_open(const char *name, struct tun_dev **out, char *err, size_t errlen)
+/* Turns on the offloads of an IFF_VNET_HDR device: little-endian 10-byte headers, checksum
+ * offload and TCP/IPv4 segmentation both ways. Returns 0 or a negated errno value. */
+static int set_offloads(int fd, const char *name, char *err, size_t errlen)
+{
+    int le = 1, hdr_len = VNET_HDR_LEN;
+    if (ioctl(fd, TUNSETVNETLE, &le) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 ||
+        ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
+        int e = errno;
+        if (err)
+            snprintf(err, errlen, "TUN device '%s': the kernel refused the offloads "
+                     "(virtio-net header, checksum, TSO): %s; try --offload off", name,
+                     strerror(e));
+        return -EOPNOTSUPP;
+    }
+    return 0;
+}
+
+int tun_open(const char *name, unsigned flags, struct tun_dev **out, char *err, size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
@@ -105,6 +130,8 @@ int tun_open(const char *name, struct tun_dev **out, char *err, size_t errlen)
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI; /* layer 3, no packet information header */
+    if (flags & TUN_OPEN_OFFLOAD)
+        ifr.ifr_flags |= IFF_VNET_HDR;
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
@@ -127,6 +154,13 @@ int tun_open(const char *name, struct tun_dev **out, char *err, size_t errlen)
         }
         return e == EINVAL && existed ? -EBUSY : -e;
     }
+    if (flags & TUN_OPEN_OFFLOAD) {
+        int rc = set_offloads(fd, name, err, errlen);
+        if (rc < 0) {
+            close(fd);
+            return rc;
+        }
+    }
 
     struct tun_dev *d = calloc(1, sizeof *d);
     if (d == NULL) {
@@ -137,6 +171,7 @@ int tun_open(const char *name, struct tun_dev **out, char *err, size_t errlen)
     }
     d->fd = fd;
     d->created = !existed;
+    d->offload = (flags & TUN_OPEN_OFFLOAD) != 0;
     snprintf(d->name, sizeof d->name, "%s", ifr.ifr_name);
     *out = d;
     return 0;
@@ -165,6 +200,11 @@ int tun_fd(const struct tun_dev *d)
     return d->fd;
 }
 
+bool tun_offload(const struct tun_dev *d)
+{
+    return d->offload;
+}
+
 unsigned tun_mtu(const struct tun_dev *d)
 {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -178,10 +218,20 @@ unsigned tun_mtu(const struct tun_dev *d)
     return mtu;
 }
 
-long tun_read(struct tun_dev *d, uint8_t *buf, size_t cap)
+long tun_read(struct tun_dev *d, struct vnet_hdr *h, uint8_t *buf, size_t cap)
 {
+    uint8_t hdr[VNET_HDR_LEN];
+    struct iovec iov[2] = {{hdr, sizeof hdr}, {buf, cap}};
+    int first = d->offload ? 0 : 1; /* the header goes apart: the packet lands in buf */
+    memset(h, 0, sizeof *h);
     for (;;) {
-        ssize_t n = read(d->fd, buf, cap);
+        ssize_t n = readv(d->fd, iov + first, 2 - first);
+        if (n > 0 && d->offload) {
+            if (n <= VNET_HDR_LEN)
+                continue; /* not a packet: the kernel always writes a header and a packet */
+            vnet_hdr_get(hdr, h);
+            return (long)(n - VNET_HDR_LEN);
+        }
         if (n > 0)
             return (long)n;
         if (n == 0)
@@ -194,11 +244,18 @@ long tun_read(struct tun_dev *d, uint8_t *buf, size_t cap)
     }
 }
 
-int tun_write(struct tun_dev *d, const uint8_t *packet, size_t len)
+int tun_write(struct tun_dev *d, const struct vnet_hdr *h, const uint8_t *packet, size_t len)
 {
+    uint8_t hdr[VNET_HDR_LEN];
+    struct vnet_hdr none;
+    memset(&none, 0, sizeof none);
+    vnet_hdr_put(hdr, h ? h : &none);
+    struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)packet, len}};
+    int first = d->offload ? 0 : 1;
+    size_t want = len + (d->offload ? VNET_HDR_LEN : 0);
     for (;;) {
-        ssize_t n = write(d->fd, packet, len);
-        if (n == (ssize_t)len)
+        ssize_t n = writev(d->fd, iov + first, 2 - first);
+        if (n == (ssize_t)want)
             return 0;
         if (n < 0 && errno == EINTR)
             continue;
@@ -223,11 +280,12 @@ struct tun_driver {
     struct tun_driver_stats stats;
 };
 
-/* fault_out delivers here: the packet goes onto the device. */
-static void deliver_out(void *arg, const uint8_t *packet, size_t len)
+/* Writes a packet to the device with its virtio-net header (h; NULL: none), counts it and
+ * reports it to on_wire. */
+static void write_out(struct tun_driver *td, const struct vnet_hdr *h, const uint8_t *packet,
+                      size_t len)
 {
-    struct tun_driver *td = arg;
-    if (tun_write(td->cfg.dev, packet, len) < 0) {
+    if (tun_write(td->cfg.dev, h, packet, len) < 0) {
         td->stats.write_errors++;
         return;
     }
@@ -237,30 +295,90 @@ static void deliver_out(void *arg, const uint8_t *packet, size_t len)
         td->cfg.on_wire(td->cfg.wire_arg, TUN_WIRE_OUT, packet, len, td->now_us);
 }
 
-/* fault_in delivers here: the packet goes to the stack. */
-static void deliver_in(void *arg, const uint8_t *packet, size_t len)
+/* fault_out delivers here: the packet goes onto the device. */
+static void deliver_out(void *arg, const uint8_t *packet, size_t len)
 {
-    struct tun_driver *td = arg;
+    write_out(arg, NULL, packet, len);
+}
+
+/* A packet goes to the stack, with SYNACK_INPUT_* flags. */
+static void input(struct tun_driver *td, const uint8_t *packet, size_t len, unsigned flags)
+{
     if (td->cfg.pcap)
         pcap_write(td->cfg.pcap, tun_realtime_ns(), packet, len);
     if (td->cfg.on_wire)
         td->cfg.on_wire(td->cfg.wire_arg, TUN_WIRE_INPUT_BEGIN, packet, len, td->now_us);
     if (td->stack)
-        synack_stack_input(td->stack, packet, len, td->now_us);
+        synack_stack_input_flags(td->stack, packet, len, td->now_us, flags);
     if (td->cfg.on_wire)
         td->cfg.on_wire(td->cfg.wire_arg, TUN_WIRE_INPUT_END, packet, len, td->now_us);
+}
+
+/* fault_in delivers here: the packet goes to the stack. */
+static void deliver_in(void *arg, const uint8_t *packet, size_t len)
+{
+    input(arg, packet, len, 0);
+}
+
+/* The time of a packet the stack sends: its clock may have moved since run() began. */
+static void advance_now(struct tun_driver *td)
+{
+    uint64_t now = tun_monotonic_us();
+    if (now > td->now_us)
+        td->now_us = now;
 }
 
 /* The stack's link: record, then through the outgoing faults to the device. */
 static void link_send(void *arg, const uint8_t *packet, size_t len)
 {
     struct tun_driver *td = arg;
-    uint64_t now = tun_monotonic_us();
-    if (now > td->now_us)
-        td->now_us = now;
+    advance_now(td);
     if (td->cfg.pcap)
         pcap_write(td->cfg.pcap, tun_realtime_ns(), packet, len);
     fault_dir_push(td->out, packet, len, td->now_us);
+}
+
+/* The stack's link for segments larger than seg_size (offloads only, so no faults): the
+ * kernel cuts them (TSO). The packet's checksum is rewritten to the partial one the
+ * virtio-net header needs (send_tso may change the buffer), after the capture has recorded
+ * it complete. */
+static void link_send_tso(void *arg, uint8_t *packet, size_t len, uint32_t seg_size)
+{
+    struct tun_driver *td = arg;
+    advance_now(td);
+    if (td->cfg.pcap)
+        pcap_write(td->cfg.pcap, tun_realtime_ns(), packet, len);
+    struct vnet_hdr h;
+    if (!vnet_hdr_for_tx(packet, len, seg_size, &h)) {
+        td->stats.write_errors++; /* not a TCP/IPv4 packet: the stack never makes one */
+        return;
+    }
+    if (h.gso_type != VNET_GSO_NONE)
+        td->stats.tso_out++;
+    write_out(td, &h, packet, len);
+}
+
+/* One packet read from a device with offloads: its checksum is vouched for when the header
+ * says so (completed first for the capture); a header pointing outside it drops it. */
+static void input_offload(struct tun_driver *td, uint8_t *packet, size_t len,
+                          const struct vnet_hdr *h)
+{
+    unsigned flags = 0;
+    switch (vnet_rx_csum(h, len)) {
+    case VNET_RX_MALFORMED:
+        td->stats.vnet_malformed++;
+        return;
+    case VNET_RX_TRUSTED:
+        if (td->cfg.pcap && (h->flags & VNET_F_NEEDS_CSUM))
+            vnet_csum_complete(packet, len, h);
+        flags = SYNACK_INPUT_CSUM_OK;
+        break;
+    case VNET_RX_CHECK:
+        break;
+    }
+    if (h->gso_type != VNET_GSO_NONE)
+        td->stats.gso_in++;
+    input(td, packet, len, flags);
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)
@@ -284,7 +402,8 @@ static uint64_t drv_run(void *arg, uint64_t now_us)
 
     int n = 0;
     while (n < TUN_BATCH && td->error == 0) {
-        long len = tun_read(td->cfg.dev, td->buf, TUN_PACKET_MAX);
+        struct vnet_hdr h;
+        long len = tun_read(td->cfg.dev, &h, td->buf, TUN_PACKET_MAX);
         if (len == 0)
             break;
         if (len < 0) {
@@ -297,7 +416,10 @@ static uint64_t drv_run(void *arg, uint64_t now_us)
         td->stats.bytes_in += (uint64_t)len;
         if (td->cfg.on_wire)
             td->cfg.on_wire(td->cfg.wire_arg, TUN_WIRE_IN, td->buf, (size_t)len, td->now_us);
-        fault_dir_push(td->in, td->buf, (size_t)len, td->now_us);
+        if (tun_offload(td->cfg.dev))
+            input_offload(td, td->buf, (size_t)len, &h);
+        else
+            fault_dir_push(td->in, td->buf, (size_t)len, td->now_us);
     }
 
     uint64_t next = td->stack ? synack_stack_poll(td->stack, td->now_us) : UINT64_MAX;
@@ -381,6 +503,13 @@ struct tun_driver *tun_driver_new(const struct tun_driver_cfg *cfg, char *err, s
         tun_driver_free(td);
         return NULL;
     }
+    if (tun_offload(cfg->dev) && (!fault_dir_is_clean(td->out) || !fault_dir_is_clean(td->in))) {
+        if (err)
+            snprintf(err, errlen, "fault injection (loss, delay) and offloads cannot be "
+                     "combined: faults act on packets as on the wire");
+        tun_driver_free(td);
+        return NULL;
+    }
     fault_dir_set_observer(td->out, cfg->observer, cfg->observer_arg);
     fault_dir_set_observer(td->in, cfg->observer, cfg->observer_arg);
     td->now_us = tun_monotonic_us();
@@ -389,8 +518,14 @@ struct tun_driver *tun_driver_new(const struct tun_driver_cfg *cfg, char *err, s
 
 struct synack_link tun_driver_link(struct tun_driver *td)
 {
-    struct synack_link link = {.arg = td, .send = link_send};
+    struct synack_link link = {.arg = td, .send = link_send,
+                               .send_tso = tun_offload(td->cfg.dev) ? link_send_tso : NULL};
     return link;
+}
+
+uint32_t tun_driver_tso_max(const struct tun_driver *td)
+{
+    return tun_offload(td->cfg.dev) ? TUN_TSO_MAX : 0;
 }
 
 void tun_driver_attach(struct tun_driver *td, struct synack_stack *s)

@@ -29,6 +29,7 @@
 
 #include "link/fault.h"
 #include "link/pcap.h"
+#include "link/vnet.h"
 #include "synack.h"
 #include "synack_blocking.h"
 
@@ -36,18 +37,27 @@
 #define TUN_PACKET_MAX 65535   /* largest packet read or written, bytes */
 #define TUN_BATCH 64           /* packets read per run of the driver before polling timers */
 #define TUN_ERR_MAX 256        /* room for an error message, bytes */
+#define TUN_TSO_MAX 65535      /* tso_max for a stack on a device with offloads: the kernel
+                                  takes TCP segments up to the largest IPv4 packet */
+
+/* tun_open() flags. */
+#define TUN_OPEN_OFFLOAD 0x1   /* IFF_VNET_HDR with TUN_F_CSUM | TUN_F_TSO4: every packet has
+                                  a virtio-net header (src/link/vnet.h); the kernel hands over
+                                  large TCP segments (GSO) with partial checksums and takes
+                                  large ones to cut (TSO) */
 
 /* ---- The device -------------------------------------------------------------------------- */
 
 struct tun_dev;
 
 /* Opens the TUN device called name: attaches to it when it exists (it must be a TUN device
- * not in use by another process), else creates it. Sets nothing else on the host. Returns 0
- * and *out, or a negated errno value with a message for a person in err (errlen bytes):
- * -ENOENT no /dev/net/tun, -EPERM or -EACCES no permission (CAP_NET_ADMIN), -EBUSY name in
- * use (by another process, or by an interface that is not a TUN device), -EINVAL a name that
- * is empty, too long or has '/' or '%'. */
-int tun_open(const char *name, struct tun_dev **out, char *err, size_t errlen);
+ * not in use by another process), else creates it; with TUN_OPEN_OFFLOAD in flags, with
+ * offloads on. Sets nothing else on the host. Returns 0 and *out, or a negated errno value
+ * with a message for a person in err (errlen bytes): -ENOENT no /dev/net/tun, -EPERM or
+ * -EACCES no permission (CAP_NET_ADMIN), -EBUSY name in use (by another process, or by an
+ * interface that is not a TUN device), -EINVAL a name that is empty, too long or has '/' or
+ * '%', -EOPNOTSUPP the kernel refused the offloads. */
+int tun_open(const char *name, unsigned flags, struct tun_dev **out, char *err, size_t errlen);
 
 /* Closes the device. One that tun_open() created disappears from the host. NULL allowed. */
 void tun_close(struct tun_dev *d);
@@ -55,16 +65,19 @@ void tun_close(struct tun_dev *d);
 const char *tun_name(const struct tun_dev *d); /* the interface name */
 bool tun_created(const struct tun_dev *d);     /* tun_open() created it */
 int tun_fd(const struct tun_dev *d);           /* the non-blocking file descriptor */
+bool tun_offload(const struct tun_dev *d);     /* opened with TUN_OPEN_OFFLOAD */
 
 /* The interface's MTU in bytes (the kernel's view), or 0 if it cannot be read. */
 unsigned tun_mtu(const struct tun_dev *d);
 
-/* Reads one packet into buf (cap bytes). Returns its length (> 0), 0 when none is waiting,
- * or a negative SYNACK_E* code when the device failed. */
-long tun_read(struct tun_dev *d, uint8_t *buf, size_t cap);
+/* Reads one packet into buf (cap bytes) and, with offloads, its virtio-net header into *h
+ * (all zero without). Returns the packet's length (> 0), 0 when none is waiting, or a
+ * negative SYNACK_E* code when the device failed. */
+long tun_read(struct tun_dev *d, struct vnet_hdr *h, uint8_t *buf, size_t cap);
 
-/* Writes one packet. Returns 0, or a negative SYNACK_E* code (the packet is then lost). */
-int tun_write(struct tun_dev *d, const uint8_t *packet, size_t len);
+/* Writes one packet, with offloads preceded by the virtio-net header h (NULL: all zero, the
+ * packet as it is). Returns 0, or a negative SYNACK_E* code (the packet is then lost). */
+int tun_write(struct tun_dev *d, const struct vnet_hdr *h, const uint8_t *packet, size_t len);
 
 /* ---- Clocks ------------------------------------------------------------------------------ */
 
@@ -100,17 +113,26 @@ struct tun_driver_stats {
     uint64_t packets_in, packets_out;  /* packets read from / written to the device */
     uint64_t bytes_in, bytes_out;
     uint64_t write_errors;             /* writes the device refused (packet lost) */
+    uint64_t tso_out;                  /* packets written for the kernel to cut (TSO) */
+    uint64_t gso_in;                   /* packets read that the kernel left uncut (GSO) */
+    uint64_t vnet_malformed;           /* packets read with a bad virtio-net header
+                                          (dropped) */
     struct fault_stats fault_in, fault_out;
 };
 
 struct tun_driver;
 
 /* Creates a driver for cfg->dev. Returns NULL with a message in err when cfg is invalid
- * (no device, loss outside [0, 1]) or resources run out. */
+ * (no device, loss outside [0, 1], fault injection on a device with offloads: faults apply
+ * to packets as on the wire, and the device's packets are not) or resources run out. */
 struct tun_driver *tun_driver_new(const struct tun_driver_cfg *cfg, char *err, size_t errlen);
 
-/* The link the stack must be created with (synack_stack_new). */
+/* The link the stack must be created with (synack_stack_new); with offloads it has
+ * send_tso, and the stack may be configured with tso_max = tun_driver_tso_max(). */
 struct synack_link tun_driver_link(struct tun_driver *td);
+
+/* TUN_TSO_MAX on a device with offloads, else 0. */
+uint32_t tun_driver_tso_max(const struct tun_driver *td);
 
 /* Sets the stack that gets the device's packets. Call once, before running. */
 void tun_driver_attach(struct tun_driver *td, struct synack_stack *s);

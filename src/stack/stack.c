@@ -145,7 +145,10 @@ void stack_emit(struct synack_stack *s, struct wire_tcp_out *seg, bool retransmi
         ev.ctx = ctx;
         s->observer(s->observer_arg, &ev);
     }
-    s->link.send(s->link.arg, buf, n);
+    if (seg->tso_seg > 0 && s->link.send_tso)
+        s->link.send_tso(s->link.arg, buf, n, seg->tso_seg);
+    else
+        s->link.send(s->link.arg, buf, n);
 }
 
 /* ---- Engine hooks ------------------------------------------------------------------------ */
@@ -448,12 +451,15 @@ struct synack_stack *synack_stack_new(const struct synack_config *cfg,
     if (!cfg || !link || !link->send || cfg->ip == 0 || cfg->ephemeral_lo == 0 ||
         cfg->ephemeral_lo > cfg->ephemeral_hi || cfg->mss < 64 || cfg->sndbuf == 0 ||
         cfg->rcvbuf == 0 || cfg->max_sockets == 0 || cfg->max_sockets > INT32_MAX - 1 ||
-        cfg->max_connections == 0 || cfg->max_backlog == 0)
+        cfg->max_connections == 0 || cfg->max_backlog == 0 ||
+        (cfg->tso_max > 0 && !link->send_tso))
         return NULL;
     struct synack_stack *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->cfg = *cfg;
+    if (s->cfg.tso_max > STACK_TSO_MAX)
+        s->cfg.tso_max = STACK_TSO_MAX;
     s->link = *link;
     s->hooks = (struct tcp_hooks){.arg = s, .output = hook_output, .state_change = hook_state};
     s->free_head = s->free_tail = STACK_NO_FD;
@@ -559,6 +565,12 @@ static void input_conn(struct synack_stack *s, struct stack_conn *c, const struc
 void synack_stack_input(struct synack_stack *s, const uint8_t *packet, size_t len,
                         uint64_t now_us)
 {
+    synack_stack_input_flags(s, packet, len, now_us, 0);
+}
+
+void synack_stack_input_flags(struct synack_stack *s, const uint8_t *packet, size_t len,
+                              uint64_t now_us, unsigned flags)
+{
     if (!s)
         return;
     advance_time(s, now_us);
@@ -580,7 +592,8 @@ void synack_stack_input(struct synack_stack *s, const uint8_t *packet, size_t le
         return;
     }
     struct wire_tcp seg;
-    reason = wire_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, true, &seg);
+    bool check_csum = !(flags & SYNACK_INPUT_CSUM_OK); /* the link vouches for it */
+    reason = wire_tcp_parse(ip.payload, ip.payload_len, ip.src, ip.dst, check_csum, &seg);
     if (reason) {
         drop_packet(s, reason, &ip, NULL);
         return;

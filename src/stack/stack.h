@@ -29,6 +29,9 @@
 #define STACK_NO_FD (-1)                  /* stack_conn.fd / list ends: no descriptor */
 #define STACK_HEAP_NONE UINT32_MAX        /* stack_conn.heap_idx: not in the timer heap */
 #define STACK_PKT_CAP 65535               /* outgoing packet buffer, bytes (IPv4 maximum) */
+#define STACK_TSO_MAX (STACK_PKT_CAP - WIRE_IPV4_HDR_LEN - WIRE_TCP_HDR_LEN - WIRE_TCP_OPT_MAX)
+                                          /* cap of tso_max: the most payload one packet
+                                             holds with the largest headers, bytes */
 #define STACK_MAX_BUF (1u << 30)          /* largest SNDBUF/RCVBUF option accepted, bytes */
 #define STACK_TABLE_MIN 64                /* initial connection table buckets (power of 2) */
 #define STACK_SPARE_BUFS 8                /* emptied buffers kept for reuse, at most */

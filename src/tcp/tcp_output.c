@@ -15,6 +15,11 @@
  *    segment goes only when it empties the queue or is at least half the largest window
  *    the peer offered, and (Nagle, unless nodelay) nothing is unacknowledged. PSH is set on
  *    the segment that carries the last byte queued.
+ *  - Segmentation offload (cfg->tso_max, 0 = off): new data may go out in one segment of
+ *    up to tso_max bytes, a whole multiple of the MSS unless it ends the queue, which the
+ *    link cuts into MSS-sized segments (wire_tcp_out.tso_seg). What reaches the wire is what
+ *    the loop would have sent segment by segment. Retransmissions, go-backs and loss
+ *    recovery send MSS-sized segments.
  *  - Data held back by a zero or too small window with nothing in flight starts the persist
  *    timer (tcp_timer.c), never the retransmission timer.
  *  - During SACK loss recovery (RFC 6675 5 step C) what goes out is chosen by NextSeg()
@@ -174,6 +179,8 @@ static void emit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t data_
     out.wnd = (flags & SYNACK_RST) ? 0 : tcp_announce_wnd(c, (flags & SYNACK_SYN) != 0);
     if (data_len > 0)
         ring_slices(&c->snd, data_off, data_len, out.data, out.data_len);
+    if (data_len > tcp_data_mss(c))
+        out.tso_seg = tcp_data_mss(c); /* only send_window() makes these: the link cuts it */
     if (retransmit)
         c->retransmits++;
     if (data_len > 0 || (flags & (SYNACK_SYN | SYNACK_FIN)))
@@ -328,6 +335,20 @@ static uint32_t usable_cwnd(const struct tcp_conn *c)
     return w > UINT32_MAX ? UINT32_MAX : (uint32_t)w;
 }
 
+/* How much data the next segment of the send loop may carry, avail bytes being queued and
+ * usable allowed by the windows: at most one MSS, or with segmentation offload and new data
+ * (not a go-back) up to cfg->tso_max, cut to whole MSS-sized pieces unless it takes all
+ * that is queued (the rest waits for SWS avoidance and Nagle as it would without). */
+static uint32_t send_window_seg(const struct tcp_conn *c, uint32_t avail, uint32_t usable)
+{
+    uint32_t mss = tcp_data_mss(c);
+    uint32_t n = tcp_min32(avail, usable);
+    if (n <= mss || c->cfg->tso_max <= mss || seq_lt(c->snd_nxt, c->snd_max))
+        return tcp_min32(n, mss);
+    n = tcp_min32(n, c->cfg->tso_max);
+    return n == avail ? n : n - n % mss;
+}
+
 /* The ordinary send loop: data and FIN within min(SND.WND, cwnd) (RFC 5681 3.1). */
 static void send_window(struct tcp_conn *c, uint64_t now_us)
 {
@@ -339,7 +360,7 @@ static void send_window(struct tcp_conn *c, uint64_t now_us)
             if (usable <= 0)
                 break; /* window full or zero: ACKs or the persist timer go on */
             uint32_t avail = end - c->snd_nxt;
-            uint32_t n = tcp_min32(tcp_min32(avail, (uint32_t)usable), tcp_data_mss(c));
+            uint32_t n = send_window_seg(c, avail, (uint32_t)usable);
             if (!sws_nagle_ok(c, n, avail))
                 break;
             send_data(c, n, c->fin_queued && n == avail, now_us);

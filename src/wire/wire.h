@@ -108,6 +108,9 @@ struct wire_tcp_out {
     struct wire_tcp_opts opts; /* options to write; ordering and padding are the emitter's */
     const uint8_t *data[2];
     uint32_t data_len[2];
+    uint32_t tso_seg;        /* > 0: the payload is larger than one segment and the link
+                                cuts it into segments of tso_seg bytes (segmentation
+                                offload); 0: the packet goes on the wire as it is */
 };
 
 /* Sets every field of *o to zero (NULL), as a memset would but cheaper per packet. */

@@ -330,8 +330,16 @@ static int check_sequence(struct tcp_conn *c, const struct seg_in *s)
 {
     uint32_t wnd = tcp_rcv_wnd(c);
     uint32_t nxt = c->rcv_nxt;
+    /* The window we announced may reach up to one scale unit beyond the free space
+     * (tcp_announce_wnd rounds up). A peer that sent into that unit had the data trimmed, but
+     * its SND.NXT stays there and its ACKs carry it: they are accepted for their ACK (the
+     * "special allowance" for ACKs of 3.10.7.4 first), else a full receive buffer would
+     * also stop our sending until the peer's retransmission at RCV.NXT. */
+    uint32_t unit = c->rcv_wscale ? 1u << c->rcv_wscale : 0;
     bool ok;
-    if (wnd == 0)
+    if (s->len == 0 && !has(s, SYNACK_RST) && unit > 0 && seq_in(s->seq, nxt, nxt + wnd + unit))
+        ok = true;
+    else if (wnd == 0)
         ok = s->seq == nxt; /* length 0; or length > 0: allowance for ACK, RST, FIN */
     else if (s->len == 0)
         /* Table 6 says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND; the right edge itself is taken

@@ -72,7 +72,7 @@ int synack_cmd_connect(int argc, char **argv)
 #define NET_DELAY_MAX_MS 10000.0          /* largest --delay, milliseconds */
 #define NET_CONNECT_TIMEOUT_S 30.0        /* default --connect-timeout, seconds */
 #define NET_BUF_MAX (1u << 30)            /* largest --buf, bytes */
-#define NET_IO_CHUNK 65536                /* bytes moved per read/recv call */
+#define NET_IO_CHUNK (1u << 20)           /* bytes moved per read/recv call */
 #define NET_BACKLOG 128                   /* listen() backlog of serve */
 #define NET_HTTP_REQ_MAX 8192             /* longest HTTP request head read, bytes */
 #define NET_HTTP_TIMEOUT_US (10u * 1000000u) /* an HTTP client must send its request and

@@ -239,8 +239,10 @@ struct synack_link {
     /* Segmentation offload (synack_config.tso_max), or NULL: gets the packets whose TCP
      * payload is larger than seg_size bytes and must put them on the wire as consecutive
      * segments of seg_size payload bytes (the last one shorter), each with the packet's
-     * TCP header and options, SEQ advanced, and PSH and FIN on the last one only. The
-     * buffer is the link's to change during the call (a checksum field, say). */
+     * TCP header and options, SEQ advanced, and PSH and FIN on the last one only. Its TCP
+     * checksum is partial (checksum offload): the field holds the pseudo-header sum of the
+     * whole packet, not complemented, and the link completes each segment's, as TSO
+     * hardware does. The buffer is the link's to change during the call. */
     void (*send_tso)(void *arg, uint8_t *packet, size_t len, uint32_t seg_size);
 };
 

@@ -93,20 +93,55 @@ static void test_vnet_tx_header_for_large_segment(void)
     CHECK_EQ(wire_tcp_parse(pkt + 20, len - 20, SRC_IP, DST_IP, true, &seg), 0);
 }
 
-static void test_vnet_tx_header_none_for_one_segment(void)
+static void test_vnet_tx_header_one_segment_not_cut(void)
 {
     size_t len = make_packet(pkt, sizeof pkt, 1448);
     memcpy(orig, pkt, len);
     struct vnet_hdr h;
-    CHECK(vnet_hdr_for_tx(pkt, len, 1448, &h)); /* fits one segment: as it is */
-    CHECK_EQ(h.flags, 0);
+    CHECK(vnet_hdr_for_tx(pkt, len, 1448, &h)); /* fits one segment: no GSO */
+    CHECK_EQ(h.flags, VNET_F_NEEDS_CSUM);       /* ...but the checksum is left partial */
     CHECK_EQ(h.gso_type, VNET_GSO_NONE);
     CHECK_EQ(h.gso_size, 0);
+    CHECK(vnet_csum_complete(pkt, len, &h));
     CHECK(memcmp(pkt, orig, len) == 0);
     len = make_packet(pkt, sizeof pkt, 5000);
     memcpy(orig, pkt, len);
-    CHECK(vnet_hdr_for_tx(pkt, len, 0, &h)); /* no segmentation asked */
+    CHECK(vnet_hdr_for_tx(pkt, len, 0, &h)); /* no offload asked: all zero, unchanged */
+    CHECK_EQ(h.flags, 0);
     CHECK_EQ(h.gso_type, VNET_GSO_NONE);
+    CHECK(memcmp(pkt, orig, len) == 0);
+}
+
+/* wire_emit with csum_partial leaves the pseudo-header sum for the link to finish: finished,
+ * the packet is the one with the full checksum. */
+static void test_wire_emit_partial_checksum(void)
+{
+    size_t len = make_packet(orig, sizeof orig, 9999);
+    struct wire_tcp_out o;
+    memset(&o, 0, sizeof o);
+    o.src = SRC_IP;
+    o.dst = DST_IP;
+    o.sport = 40000;
+    o.dport = 9000;
+    o.seq = 123456;
+    o.ack = 654321;
+    o.flags = SYNACK_ACK | SYNACK_PSH;
+    o.wnd = 1000;
+    o.ttl = 64;
+    o.opts.present = WIRE_OPT_TS;
+    o.opts.ts_val = 5;
+    o.opts.ts_ecr = 6;
+    o.data[0] = payload; /* two slices, the first of odd length, as a wrapped ring gives */
+    o.data_len[0] = 4001;
+    o.data[1] = payload + 4001;
+    o.data_len[1] = 5998;
+    o.csum_partial = true;
+    REQUIRE(wire_emit(pkt, sizeof pkt, &o) == len);
+    uint16_t want = (uint16_t)~wire_csum_fold(wire_csum_pseudo(SRC_IP, DST_IP, (uint16_t)(len - 20)));
+    CHECK_EQ((unsigned)pkt[36] << 8 | pkt[37], want);
+    CHECK(memcmp(pkt + 38, orig + 38, len - 38) == 0);
+    struct vnet_hdr h = {.flags = VNET_F_NEEDS_CSUM, .csum_start = 20, .csum_offset = 16};
+    CHECK(vnet_csum_complete(pkt, len, &h));
     CHECK(memcmp(pkt, orig, len) == 0);
 }
 
@@ -397,7 +432,7 @@ static void test_stack_input_csum_ok_skips_verification(void)
     struct synack_config cfg;
     synack_config_default(&cfg);
     cfg.ip = SRC_IP;
-    struct synack_link link = {NULL, count_send, NULL};
+    struct synack_link link = {.send = count_send};
     struct synack_stack *s = synack_stack_new(&cfg, &link);
     REQUIRE(s != NULL);
     struct wire_tcp_out o;
@@ -432,7 +467,7 @@ static void test_stack_tso_needs_send_tso(void)
     synack_config_default(&cfg);
     cfg.ip = SRC_IP;
     cfg.tso_max = 65535;
-    struct synack_link link = {NULL, count_send, NULL};
+    struct synack_link link = {.send = count_send};
     CHECK(synack_stack_new(&cfg, &link) == NULL);
 }
 
@@ -440,7 +475,8 @@ int main(void)
 {
     RUN(test_vnet_header_layout_little_endian);
     RUN(test_vnet_tx_header_for_large_segment);
-    RUN(test_vnet_tx_header_none_for_one_segment);
+    RUN(test_vnet_tx_header_one_segment_not_cut);
+    RUN(test_wire_emit_partial_checksum);
     RUN(test_vnet_tx_header_refuses_malformed);
     RUN(test_vnet_rx_checksum_states);
     RUN(test_vnet_complete_partial_checksum);

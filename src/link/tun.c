@@ -339,19 +339,21 @@ static void link_send(void *arg, const uint8_t *packet, size_t len)
 }
 
 /* The stack's link for segments larger than seg_size (offloads only, so no faults): the
- * kernel cuts them (TSO). The packet's checksum is rewritten to the partial one the
- * virtio-net header needs (send_tso may change the buffer), after the capture has recorded
- * it complete. */
+ * kernel cuts them (TSO) and completes their partial checksums. A capture records the
+ * packet with its checksum completed, as it would be on a wire. */
 static void link_send_tso(void *arg, uint8_t *packet, size_t len, uint32_t seg_size)
 {
     struct tun_driver *td = arg;
     advance_now(td);
-    if (td->cfg.pcap)
-        pcap_write(td->cfg.pcap, tun_realtime_ns(), packet, len);
     struct vnet_hdr h;
     if (!vnet_hdr_for_tx(packet, len, seg_size, &h)) {
         td->stats.write_errors++; /* not a TCP/IPv4 packet: the stack never makes one */
         return;
+    }
+    if (td->cfg.pcap) {
+        vnet_csum_complete(packet, len, &h);
+        pcap_write(td->cfg.pcap, tun_realtime_ns(), packet, len);
+        vnet_hdr_for_tx(packet, len, seg_size, &h); /* partial again, for the kernel */
     }
     if (h.gso_type != VNET_GSO_NONE)
         td->stats.tso_out++;

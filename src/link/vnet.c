@@ -61,17 +61,17 @@ bool vnet_hdr_for_tx(uint8_t *packet, size_t len, uint32_t seg_size, struct vnet
     if (thl < WIRE_TCP_HDR_LEN || len < ihl + thl)
         return false;
     size_t payload = len - ihl - thl;
-    if (payload <= seg_size)
-        return true; /* one segment: nothing to cut, the checksum stays complete */
-    if (seg_size > UINT16_MAX)
+    if (payload > seg_size && seg_size > UINT16_MAX)
         return false;
 
     out->flags = VNET_F_NEEDS_CSUM;
-    out->gso_type = VNET_GSO_TCPV4;
-    out->hdr_len = (uint16_t)(ihl + thl);
-    out->gso_size = (uint16_t)seg_size;
     out->csum_start = (uint16_t)ihl;
     out->csum_offset = VNET_TCP_CSUM_OFFSET;
+    if (payload > seg_size) {
+        out->gso_type = VNET_GSO_TCPV4;
+        out->hdr_len = (uint16_t)(ihl + thl);
+        out->gso_size = (uint16_t)seg_size;
+    }
     /* RFC 9293 3.1: the partial checksum is the pseudo-header's sum, not complemented; the
      * kernel adjusts it to each segment's length and adds the segment's bytes. */
     uint64_t pseudo = wire_csum_pseudo(get_be32(packet + 12), get_be32(packet + 16),

@@ -46,13 +46,12 @@ struct vnet_hdr {
 void vnet_hdr_put(uint8_t out[VNET_HDR_LEN], const struct vnet_hdr *h);
 void vnet_hdr_get(const uint8_t in[VNET_HDR_LEN], struct vnet_hdr *h);
 
-/* The header for an IPv4 packet synack sends, which carries a complete checksum. With
- * seg_size > 0 and a TCP payload larger than seg_size: GSO TCPV4 with gso_size seg_size,
- * hdr_len the IPv4 + TCP headers, NEEDS_CSUM from the TCP header, and the packet's TCP
- * checksum field rewritten to the pseudo-header sum (a partial checksum, which the kernel
- * finishes in each segment it makes). Otherwise all zero: the packet goes as it is. Returns
- * false (and all zero) when a segmentation was asked for a packet that is not a well-formed
- * IPv4/TCP packet or whose segments would not be smaller: it must then not be sent as GSO. */
+/* The header for an IPv4 packet synack sends through send_tso, whose checksum is complete
+ * or partial. With seg_size > 0: NEEDS_CSUM from the TCP header, the packet's TCP checksum
+ * field set to the pseudo-header sum (partial: the kernel finishes it), and when the TCP
+ * payload is larger than seg_size, GSO TCPV4 with gso_size seg_size and hdr_len the IPv4 +
+ * TCP headers. With seg_size 0: all zero, the packet unchanged. Returns false (and all
+ * zero, the packet unchanged) for a packet that is not a well-formed IPv4/TCP packet. */
 bool vnet_hdr_for_tx(uint8_t *packet, size_t len, uint32_t seg_size, struct vnet_hdr *out);
 
 /* What a received packet's header says about its checksum. */

@@ -119,6 +119,8 @@ void stack_emit(struct synack_stack *s, struct wire_tcp_out *seg, bool retransmi
             cap = len;
         }
     }
+    bool tso = seg->tso_seg > 0 && s->link.send_tso;
+    seg->csum_partial = tso; /* the link that cuts it completes the checksums */
     size_t n = wire_emit(buf, cap, seg);
     if (n == 0)
         return; /* cannot happen: the buffer holds the largest IPv4 packet */
@@ -145,7 +147,7 @@ void stack_emit(struct synack_stack *s, struct wire_tcp_out *seg, bool retransmi
         ev.ctx = ctx;
         s->observer(s->observer_arg, &ev);
     }
-    if (seg->tso_seg > 0 && s->link.send_tso)
+    if (tso)
         s->link.send_tso(s->link.arg, buf, n, seg->tso_seg);
     else
         s->link.send(s->link.arg, buf, n);

@@ -373,8 +373,17 @@ size_t wire_emit(uint8_t *buf, size_t cap, const struct wire_tcp_out *seg)
     put16(tcp + 18, 0);
     write_options(tcp + WIRE_TCP_HDR_LEN, &seg->opts);
 
-    /* RFC 9293 3.1: pseudo-header, header, then the text summed while it is copied. */
     uint64_t sum = wire_csum_pseudo(seg->src, seg->dst, (uint16_t)tcp_len);
+    if (seg->csum_partial) {
+        /* Checksum offload: the pseudo-header sum (RFC 9293 3.1) for the link to finish. */
+        if (seg->data_len[0] > 0)
+            memcpy(tcp + tcp_hdr_len, seg->data[0], seg->data_len[0]);
+        if (seg->data_len[1] > 0)
+            memcpy(tcp + tcp_hdr_len + seg->data_len[0], seg->data[1], seg->data_len[1]);
+        put16(tcp + 16, (uint16_t)~wire_csum_fold(sum));
+        return total_len;
+    }
+    /* RFC 9293 3.1: pseudo-header, header, then the text summed while it is copied. */
     sum = wire_csum_add(sum, tcp, tcp_hdr_len);
     sum = copy_payload(sum, tcp + tcp_hdr_len, seg);
     put16(tcp + 16, wire_csum_fold(sum));

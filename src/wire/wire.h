@@ -111,6 +111,9 @@ struct wire_tcp_out {
     uint32_t tso_seg;        /* > 0: the payload is larger than one segment and the link
                                 cuts it into segments of tso_seg bytes (segmentation
                                 offload); 0: the packet goes on the wire as it is */
+    bool csum_partial;       /* checksum offload: the TCP checksum field gets only the
+                                pseudo-header sum, not complemented, and the payload is
+                                copied without summing; the link completes it */
 };
 
 /* Sets every field of *o to zero (NULL), as a memset would but cheaper per packet. */
@@ -124,7 +127,8 @@ size_t wire_tcp_opts_len(const struct wire_tcp_opts *opts);
 size_t wire_emit_len(const struct wire_tcp_out *seg);
 
 /* Writes a whole IPv4 packet (20-byte IPv4 header, TCP header with options, payload) into
- * buf with both checksums, copying the payload and summing it in one pass. Returns the
+ * buf with both checksums, copying the payload and summing it in one pass (with
+ * seg->csum_partial, the TCP checksum partial and the payload only copied). Returns the
  * packet length, or 0 if it does not fit in cap or the options do not fit in 40 bytes. */
 size_t wire_emit(uint8_t *buf, size_t cap, const struct wire_tcp_out *seg);
 

@@ -107,6 +107,8 @@ struct net_opts {
     uint32_t host;                /* HOST */
     uint16_t hport;               /* PORT */
     const char *send_path;        /* --send FILE (default: standard input) */
+    uint64_t send_bytes;          /* --bytes N: send N zero bytes instead */
+    bool has_send_bytes;
     const char *recv_path;        /* --recv FILE (default: standard output) */
     uint64_t connect_timeout_us;  /* --connect-timeout */
 };
@@ -134,6 +136,8 @@ static const char connect_usage[] =
     "peer closes. Ctrl-C closes gracefully; a second Ctrl-C aborts (RST).\n"
     "\n"
     "  --send FILE       send the contents of FILE instead of standard input\n"
+    "  --bytes N         send N zero bytes instead of standard input (a benchmark source\n"
+    "                    that costs no reading)\n"
     "  --recv FILE       write what arrives to FILE instead of standard output\n"
     "  --connect-timeout SECONDS\n"
     "                    give up a connection attempt after this long (default 30)\n";
@@ -273,6 +277,7 @@ static bool takes_value(const char *name, bool serve)
     if (serve)
         return strcmp(name, "--port") == 0;
     return strcmp(name, "--send") == 0 || strcmp(name, "--recv") == 0 ||
+           strcmp(name, "--bytes") == 0 ||
            strcmp(name, "--connect-timeout") == 0;
 }
 
@@ -387,6 +392,11 @@ static int parse_opts(int argc, char **argv, bool serve, struct net_opts *o)
             o->has_port = true;
         } else if (strcmp(name, "--send") == 0) {
             o->send_path = val;
+        } else if (strcmp(name, "--bytes") == 0) {
+            if (!args_u64(val, UINT64_MAX, &u))
+                return usage_error(serve, "--bytes: '%s' is not a byte count", val);
+            o->send_bytes = u;
+            o->has_send_bytes = true;
         } else if (strcmp(name, "--recv") == 0) {
             o->recv_path = val;
         } else { /* --connect-timeout */
@@ -421,6 +431,8 @@ static int parse_opts(int argc, char **argv, bool serve, struct net_opts *o)
         o->hport = (uint16_t)p;
         if (o->host == o->ip)
             return usage_error(serve, "HOST is synack's own address: connect to the peer");
+        if (o->has_send_bytes && o->send_path)
+            return usage_error(serve, "choose one of --send and --bytes");
     }
     return 0;
 }
@@ -1108,14 +1120,24 @@ static void client_abort(void *arg)
 }
 
 /* Copies in_fd to the connection, then shuts down writing (FIN). */
+/* The next piece to send into buf: read from in_fd, or with --bytes the next zeros of the
+ * buffer (zeroed once). Returns its length, 0 at the end, or -1 with errno. */
+static ssize_t next_input(struct client_app *app, uint8_t *buf, uint64_t sent)
+{
+    if (!app->o->has_send_bytes)
+        return read(app->in_fd, buf, NET_IO_CHUNK);
+    uint64_t left = app->o->send_bytes - sent;
+    return (ssize_t)(left < NET_IO_CHUNK ? left : NET_IO_CHUNK);
+}
+
 static void *upload_main(void *arg)
 {
     struct client_app *app = arg;
-    uint8_t *buf = malloc(NET_IO_CHUNK);
+    uint8_t *buf = calloc(1, NET_IO_CHUNK);
     bool failed = buf == NULL;
     uint64_t sent = 0;
     while (!failed) {
-        ssize_t n = read(app->in_fd, buf, NET_IO_CHUNK);
+        ssize_t n = next_input(app, buf, sent);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {

@@ -53,6 +53,9 @@ expect 2 err 'not a port number' connect "${A[@]}" 10.0.0.1 http
 expect 2 err "synack's own address" connect "${A[@]}" 10.0.0.2 80
 expect 2 err "unknown option '--http'" connect "${A[@]}" 10.0.0.1 80 --http
 expect 2 err 'not a number of seconds' connect "${A[@]}" 10.0.0.1 80 --connect-timeout 0
+expect 2 err 'choose one of --send and --bytes' connect "${A[@]}" 10.0.0.1 80 --bytes 5 --send f
+expect 2 err 'is not on or off' serve "${A[@]}" --port 7 --offload yes
+expect 2 err 'cannot be combined' serve "${A[@]}" --port 7 --offload on --loss 1%
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -94,6 +94,8 @@ void wire_tcp_out_clear(struct wire_tcp_out *o)
     opts_clear(&o->opts);
     o->data[0] = o->data[1] = NULL;
     o->data_len[0] = o->data_len[1] = 0;
+    o->tso_seg = 0;
+    o->csum_partial = false;
 }
 
 /* Reads the option list opt[0 .. len) into *o (which must be zeroed). A later duplicate of an

@@ -20,7 +20,7 @@
 #
 # Environment:
 #   SYNACK_TUN_FLAGS  extra options of synack serve/connect, e.g. the TUN offload flag
-#                     (IFF_VNET_HDR/TSO) once it exists: SYNACK_TUN_FLAGS=--offload
+#                     (default "--offload on": IFF_VNET_HDR, TSO/GSO; set it empty for none)
 #   SYNACK_TUN_BUF    synack's send and receive buffers (--buf), default 4194304
 # Output: RESULT and INFO lines (the suite's contract) on stdout; exit 1 when a check
 # failed, 2 on bad usage, 77 when it cannot run here (not root, no python3, ...).
@@ -50,7 +50,7 @@ if [ -n "$QUICK" ]; then
     BYTES=$((16 << 20))
     CONNS=100
 fi
-FLAGS=${SYNACK_TUN_FLAGS:-}
+FLAGS=${SYNACK_TUN_FLAGS---offload on} # set it empty for one packet per system call, no offloads
 BUF=${SYNACK_TUN_BUF:-4194304}
 
 # shellcheck source=../tests/interop/lib.sh

@@ -31,8 +31,10 @@ PATH_KIND=loopback
 OFFLOAD=on
 while [ $# -gt 0 ]; do
     case "$1" in
-        --path) PATH_KIND=${2:-}; shift 2 ;;
-        --offload) OFFLOAD=${2:-}; shift 2 ;;
+        --path | --offload)
+            [ $# -ge 2 ] || { echo "kernel_netns.sh: $1 needs a value" >&2; exit 2; }
+            if [ "$1" = --path ]; then PATH_KIND=$2; else OFFLOAD=$2; fi
+            shift 2 ;;
         --) shift; break ;;
         -*) echo "kernel_netns.sh: unknown option $1" >&2; exit 2 ;;
         *) break ;;

@@ -41,26 +41,32 @@ static void test_vnet_header_layout_little_endian(void)
 
 static uint8_t payload[1 << 17];
 
-/* An IPv4/TCP packet as the stack emits it (timestamps on: a 32-byte TCP header), with
- * payload bytes of data. Returns its length. */
+/* The test segment's header fields: timestamps on (a 32-byte TCP header), no data. */
+static void segment_fields(struct wire_tcp_out *o)
+{
+    memset(o, 0, sizeof *o);
+    o->src = SRC_IP;
+    o->dst = DST_IP;
+    o->sport = 40000;
+    o->dport = 9000;
+    o->seq = 123456;
+    o->ack = 654321;
+    o->flags = SYNACK_ACK | SYNACK_PSH;
+    o->wnd = 1000;
+    o->ttl = 64;
+    o->opts.present = WIRE_OPT_TS;
+    o->opts.ts_val = 5;
+    o->opts.ts_ecr = 6;
+}
+
+/* An IPv4/TCP packet as the stack emits it, with payload bytes of data. Returns its
+ * length. */
 static size_t make_packet(uint8_t *buf, size_t cap, uint32_t bytes)
 {
     for (size_t i = 0; i < sizeof payload; i++)
         payload[i] = (uint8_t)(i * 7 + 3);
     struct wire_tcp_out o;
-    memset(&o, 0, sizeof o);
-    o.src = SRC_IP;
-    o.dst = DST_IP;
-    o.sport = 40000;
-    o.dport = 9000;
-    o.seq = 123456;
-    o.ack = 654321;
-    o.flags = SYNACK_ACK | SYNACK_PSH;
-    o.wnd = 1000;
-    o.ttl = 64;
-    o.opts.present = WIRE_OPT_TS;
-    o.opts.ts_val = 5;
-    o.opts.ts_ecr = 6;
+    segment_fields(&o);
     o.data[0] = payload;
     o.data_len[0] = bytes;
     return wire_emit(buf, cap, &o);
@@ -118,19 +124,7 @@ static void test_wire_emit_partial_checksum(void)
 {
     size_t len = make_packet(orig, sizeof orig, 9999);
     struct wire_tcp_out o;
-    memset(&o, 0, sizeof o);
-    o.src = SRC_IP;
-    o.dst = DST_IP;
-    o.sport = 40000;
-    o.dport = 9000;
-    o.seq = 123456;
-    o.ack = 654321;
-    o.flags = SYNACK_ACK | SYNACK_PSH;
-    o.wnd = 1000;
-    o.ttl = 64;
-    o.opts.present = WIRE_OPT_TS;
-    o.opts.ts_val = 5;
-    o.opts.ts_ecr = 6;
+    segment_fields(&o);
     o.data[0] = payload; /* two slices, the first of odd length, as a wrapped ring gives */
     o.data_len[0] = 4001;
     o.data[1] = payload + 4001;

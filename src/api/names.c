@@ -27,9 +27,7 @@ void synack_config_default(struct synack_config *cfg)
     cfg->window_scaling = true;              /* RFC 7323 2 */
     cfg->timestamps = true;                  /* RFC 7323 3 */
     cfg->sack = true;                        /* RFC 2018 */
-    cfg->delack_us = 0;                      /* delayed ACKs off by default for now: the RFC
-                                                figure scenarios expect immediate ACKs (see
-                                                synack.h); 40 ms is the Linux-like value */
+    cfg->delack_us = 0;                      /* delayed ACKs off by default (why: synack.h) */
     cfg->nodelay = false;                    /* RFC 9293 3.7.4: Nagle on by default */
     cfg->congestion = SYNACK_CC_NEWRENO;
     cfg->keepalive = false;                  /* RFC 9293 3.8.4: off by default */

@@ -391,7 +391,7 @@ int synack_setopt(struct synack_stack *s, int fd, int option, uint64_t value)
         if (value == 0 || value > STACK_MAX_BUF)
             return SYNACK_EINVAL;
         if (k->kind != STACK_SOCK_NEW)
-            return SYNACK_EINVAL; /* buffers are allocated by connect/listen */
+            return SYNACK_EINVAL; /* connect/listen fix the buffer sizes */
         if (option == SYNACK_OPT_SNDBUF)
             k->sndbuf = (uint32_t)value;
         else

@@ -76,7 +76,7 @@ bool vnet_hdr_for_tx(uint8_t *packet, size_t len, uint32_t seg_size, struct vnet
      * kernel adjusts it to each segment's length and adds the segment's bytes. */
     uint64_t pseudo = wire_csum_pseudo(get_be32(packet + 12), get_be32(packet + 16),
                                        (uint16_t)(len - ihl));
-    uint16_t partial = (uint16_t)~wire_csum_fold(pseudo);
+    uint16_t partial = wire_csum_partial(pseudo);
     packet[ihl + VNET_TCP_CSUM_OFFSET] = (uint8_t)(partial >> 8);
     packet[ihl + VNET_TCP_CSUM_OFFSET + 1] = (uint8_t)partial;
     return true;

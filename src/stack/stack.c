@@ -206,11 +206,16 @@ static void hook_state(void *arg, struct tcp_conn *tc, int old_state, int new_st
 
 /* ---- Connections ------------------------------------------------------------------------- */
 
+bool stack_conn_room(struct synack_stack *s)
+{
+    return table_conn_count(s) < s->cfg.max_connections && heap_reserve(s, s->nconns + 1);
+}
+
 struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t rport,
                                   uint16_t lport, uint32_t sndbuf, uint32_t rcvbuf,
                                   uint64_t user_timeout_us)
 {
-    if (table_conn_count(s) >= s->cfg.max_connections || !heap_reserve(s, s->nconns + 1))
+    if (!stack_conn_room(s))
         return NULL;
     struct stack_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -537,27 +542,35 @@ static void input_no_socket(struct synack_stack *s, const struct wire_ipv4 *ip,
     stack_event_seg_in(s, ip, seg, SYNACK_CLOSED, SYNACK_DROP_NO_SOCKET, NULL);
 }
 
+struct stack_listener *stack_tw_reopen(struct synack_stack *s, struct stack_conn *c,
+                                       uint16_t port, uint32_t *iss_min)
+{
+    /* RFC 9293 3.10.7.4 TIME-WAIT, RFC 6191: a new SYN above the old connection's
+     * sequence space ends TIME-WAIT and opens a new connection through the listener. */
+    struct stack_listener *l = ports_listener(s, port);
+    if (!l)
+        return NULL; /* nobody listens any more: TIME-WAIT goes on */
+    struct synack_status st;
+    tcp_status(&c->tcp, &st);
+    *iss_min = st.snd_nxt + 1; /* the new ISS must exceed the old SND.NXT */
+    tcp_abort(&c->tcp, s->now_us); /* RFC 9293 3.10.5: ABORT in TIME-WAIT sends no RST */
+    return l;
+}
+
 /* A segment for an existing connection. */
 static void input_conn(struct synack_stack *s, struct stack_conn *c, const struct wire_ipv4 *ip,
                        const struct wire_tcp *seg)
 {
     int reason = stack_conn_input(s, c, seg);
     if (reason == TCP_INPUT_REOPEN) {
-        /* RFC 9293 3.10.7.4 TIME-WAIT, RFC 6191: a new SYN above the old connection's
-         * sequence space ends TIME-WAIT and opens a new connection through the listener. */
-        struct stack_listener *l = ports_listener(s, seg->dport);
+        uint32_t iss_min;
+        struct stack_listener *l = stack_tw_reopen(s, c, seg->dport, &iss_min);
         if (l) {
-            struct synack_status st;
-            tcp_status(&c->tcp, &st);
-            uint32_t iss_min = st.snd_nxt + 1; /* the new ISS must exceed the old SND.NXT */
-            /* RFC 9293 3.10.5: ABORT in TIME-WAIT deletes the TCB without a RST. */
-            tcp_abort(&c->tcp, s->now_us);
             stack_conn_after(s, c);
             listener_input(s, l, ip, seg, true, iss_min);
             return;
         }
-        /* Nobody listens any more: TIME-WAIT goes on and the SYN is dropped. */
-        reason = SYNACK_DROP_BAD_SEGMENT;
+        reason = SYNACK_DROP_BAD_SEGMENT; /* the SYN is dropped */
     }
     stack_count_drop(s, reason);
     stack_event_seg_in(s, ip, seg, c->state, reason, c);

@@ -8,8 +8,8 @@
  * Ownership:
  *   - a struct stack_conn is one TCB plus its addresses. Its send and receive buffers are
  *     separate allocations made when a buffer first has bytes to hold and given back when
- *     it is empty again (tcp.h, "Buffer storage on demand"). It is in the connection table (4-tuple hash) from creation until it reaches
- *     CLOSED. It is freed when it is CLOSED and no descriptor refers to it ("reaped"), never
+ *     it is empty again (tcp.h, "Buffer storage on demand"). It is in the connection table
+ *     (4-tuple hash) from creation until it reaches CLOSED. It is freed when it is CLOSED and no descriptor refers to it ("reaped"), never
  *     from inside an engine hook.
  *   - a descriptor (struct stack_sock) is a fresh socket, a listener (struct stack_listener,
  *     its own allocation so children can point to it) or a connection.
@@ -186,6 +186,17 @@ struct synack_stack {
 struct stack_conn *stack_conn_new(struct synack_stack *s, uint32_t rip, uint16_t rport,
                                   uint16_t lport, uint32_t sndbuf, uint32_t rcvbuf,
                                   uint64_t user_timeout_us);
+
+/* Room for one more full connection: under cfg.max_connections (TIME-WAIT records count)
+ * and a timer heap slot reserved for it. */
+bool stack_conn_room(struct synack_stack *s);
+
+/* A SYN that may open a new incarnation arrived for c in TIME-WAIT (TCP_INPUT_REOPEN):
+ * when a listener holds the port, ABORTs c (no RST), sets *iss_min above its old SND.NXT
+ * and returns the listener, which the caller hands the SYN once it has cleaned c up;
+ * otherwise returns NULL and changes nothing. */
+struct stack_listener *stack_tw_reopen(struct synack_stack *s, struct stack_conn *c,
+                                       uint16_t port, uint32_t *iss_min);
 
 /* Frees a connection that is out of the table, the heap and any queue. */
 void stack_conn_free(struct synack_stack *s, struct stack_conn *c);

@@ -208,7 +208,7 @@ static void tw_revive(struct synack_stack *s, uint32_t i, struct stack_conn *scr
 {
     tw_remove(s, i);
     struct stack_conn *c = NULL;
-    if (table_conn_count(s) < s->cfg.max_connections && heap_reserve(s, s->nconns + 1))
+    if (stack_conn_room(s))
         c = malloc(sizeof *c);
     if (!c) {
         tcp_abort(&scratch->tcp, s->now_us);
@@ -258,13 +258,9 @@ void tw_input(struct synack_stack *s, uint32_t i, const struct wire_ipv4 *ip,
     const void *ctx = s->tw_ctx;
     int reason = tcp_input(&c->tcp, seg, s->now_us);
     if (reason == TCP_INPUT_REOPEN) {
-        /* As for a full TCB (stack.c input_conn): RFC 9293 3.10.7.4 TIME-WAIT, RFC 6191. */
-        struct stack_listener *l = ports_listener(s, seg->dport);
+        uint32_t iss_min;
+        struct stack_listener *l = stack_tw_reopen(s, c, seg->dport, &iss_min);
         if (l) {
-            struct synack_status st;
-            tcp_status(&c->tcp, &st);
-            uint32_t iss_min = st.snd_nxt + 1;
-            tcp_abort(&c->tcp, s->now_us); /* 3.10.5: no RST from TIME-WAIT */
             s->tw_ctx = NULL;
             tw_remove(s, i);
             listener_input(s, l, ip, seg, true, iss_min);

@@ -162,6 +162,11 @@ void tcp_buf_attach(struct tcp_conn *c, enum tcp_buf which, uint8_t *storage);
  * buffer no out-of-order bytes or data that came with a SYN. */
 bool tcp_buf_idle(const struct tcp_conn *c, enum tcp_buf which);
 
+/* The receive buffer needs storage attached before tcp_input(c, seg): seg carries data and
+ * c is in a state that keeps data (in TIME-WAIT and the other states after a FIN was
+ * received, text is ignored and needs none). */
+bool tcp_rcv_needs_storage(const struct tcp_conn *c, const struct wire_tcp *seg);
+
 /* Detaches the buffer's storage (NULL if none) and returns it to the owner, with its size
  * in *size. Unless tcp_buf_idle() was true, what it held is lost: for a connection about to
  * be freed. */
@@ -229,7 +234,7 @@ struct tcp_tw {
     uint32_t rcv_cap;          /* receive buffer size: RCV.WND (the buffer is empty) */
     uint32_t ts_recent;        /* RFC 7323 TS.Recent */
     uint8_t wscale;            /* snd_wscale << 4 | rcv_wscale */
-    uint8_t flags;             /* TCP_TW_TS | TCP_TW_SACK */
+    uint8_t flags;             /* TCP_TW_TS | TCP_TW_SACK | TCP_TW_WS */
 };
 
 /* Saves c into tw. Returns false (tw unset) unless c is in TIME-WAIT in the quiet form a
@@ -241,11 +246,6 @@ bool tcp_tw_save(const struct tcp_conn *c, struct tcp_tw *tw);
  * storage (none is needed in TIME-WAIT). No hook is called. */
 void tcp_tw_load(struct tcp_conn *c, const struct tcp_hooks *hooks,
                  const struct synack_config *cfg, const struct tcp_tw *tw);
-
-/* The receive buffer needs storage attached before tcp_input(c, seg): seg carries data and
- * c is in a state that keeps data (in TIME-WAIT and the other states after a FIN was
- * received, text is ignored and needs none). */
-bool tcp_rcv_needs_storage(const struct tcp_conn *c, const struct wire_tcp *seg);
 
 /* Per-connection settings (socket options). Each may be changed at any time; the engine
  * acts on the change at once (sends what Nagle held back, starts or stops keep-alive). */

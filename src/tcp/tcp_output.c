@@ -17,9 +17,11 @@
  *    the segment that carries the last byte queued.
  *  - Segmentation offload (cfg->tso_max, 0 = off): new data may go out in one segment of
  *    up to tso_max bytes, a whole multiple of the MSS unless it ends the queue, which the
- *    link cuts into MSS-sized segments (wire_tcp_out.tso_seg). What reaches the wire is what
- *    the loop would have sent segment by segment. Retransmissions, go-backs and loss
- *    recovery send MSS-sized segments.
+ *    link cuts into MSS-sized segments (wire_tcp_out.tso_seg). One difference from the loop
+ *    sending segment by segment: when the large segment takes all that is queued, its
+ *    short tail goes with it while the MSS-sized pieces before it are unacknowledged,
+ *    where Nagle (RFC 9293 3.7.4) would hold it back; Linux's TSO does the same.
+ *    Retransmissions, go-backs and loss recovery send MSS-sized segments.
  *  - Data held back by a zero or too small window with nothing in flight starts the persist
  *    timer (tcp_timer.c), never the retransmission timer.
  *  - During SACK loss recovery (RFC 6675 5 step C) what goes out is chosen by NextSeg()
@@ -179,8 +181,9 @@ static void emit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t data_
     out.wnd = (flags & SYNACK_RST) ? 0 : tcp_announce_wnd(c, (flags & SYNACK_SYN) != 0);
     if (data_len > 0)
         ring_slices(&c->snd, data_off, data_len, out.data, out.data_len);
-    if (data_len > tcp_data_mss(c))
-        out.tso_seg = tcp_data_mss(c); /* only send_window() makes these: the link cuts it */
+    uint32_t mss = tcp_data_mss(c);
+    if (data_len > mss)
+        out.tso_seg = mss; /* only send_window_seg() (tso_max) makes these: the link cuts it */
     if (retransmit)
         c->retransmits++;
     if (data_len > 0 || (flags & (SYNACK_SYN | SYNACK_FIN)))
@@ -338,7 +341,8 @@ static uint32_t usable_cwnd(const struct tcp_conn *c)
 /* How much data the next segment of the send loop may carry, avail bytes being queued and
  * usable allowed by the windows: at most one MSS, or with segmentation offload and new data
  * (not a go-back) up to cfg->tso_max, cut to whole MSS-sized pieces unless it takes all
- * that is queued (the rest waits for SWS avoidance and Nagle as it would without). */
+ * that is queued (otherwise the rest waits for SWS avoidance and Nagle as it would
+ * without; when it takes all, its short tail is not held by Nagle: see the top). */
 static uint32_t send_window_seg(const struct tcp_conn *c, uint32_t avail, uint32_t usable)
 {
     uint32_t mss = tcp_data_mss(c);

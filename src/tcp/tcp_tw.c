@@ -1,5 +1,5 @@
 /*
- * tcp_tw.c: compact TIME-WAIT (tcp.h) and which segments need receive buffer storage.
+ * tcp_tw.c: compact TIME-WAIT (tcp.h).
  *
  * Read first: RFC 9293 3.10.7.4 (TIME-WAIT rows of each step), 3.10.8 (time-wait timeout),
  * RFC 7323 4.3 and 5 (TS.Recent, PAWS), RFC 5961 5 (ACK acceptability).
@@ -28,23 +28,6 @@
 #define TCP_TW_TS 1u   /* timestamps negotiated */
 #define TCP_TW_SACK 2u /* SACK negotiated */
 #define TCP_TW_WS 4u   /* window scaling negotiated */
-
-bool tcp_rcv_needs_storage(const struct tcp_conn *c, const struct wire_tcp *seg)
-{
-    if (seg->payload_len == 0 || ring_has_storage(&c->rcv))
-        return false;
-    switch (c->state) {
-    case SYNACK_LISTEN:       /* a SYN's data is held until ESTABLISHED */
-    case SYNACK_SYN_SENT:
-    case SYNACK_SYN_RECEIVED: /* the ACK in it may make it ESTABLISHED */
-    case SYNACK_ESTABLISHED:
-    case SYNACK_FIN_WAIT_1:
-    case SYNACK_FIN_WAIT_2:
-        return true;
-    default: /* RFC 9293 3.10.7.4 seventh: after a FIN, segment text is ignored */
-        return false;
-    }
-}
 
 /* The invariants of a TIME-WAIT TCB that a record does not store (see above). */
 static bool tw_quiet(const struct tcp_conn *c)

@@ -115,6 +115,23 @@ bool tcp_buf_idle(const struct tcp_conn *c, enum tcp_buf which)
     return c->rcv.buf && c->rcv.len == 0 && c->syn_data_len == 0 && reass_empty(&c->reass);
 }
 
+bool tcp_rcv_needs_storage(const struct tcp_conn *c, const struct wire_tcp *seg)
+{
+    if (seg->payload_len == 0 || ring_has_storage(&c->rcv))
+        return false;
+    switch (c->state) {
+    case SYNACK_LISTEN:       /* a SYN's data is held until ESTABLISHED */
+    case SYNACK_SYN_SENT:
+    case SYNACK_SYN_RECEIVED: /* the ACK in it may make it ESTABLISHED */
+    case SYNACK_ESTABLISHED:
+    case SYNACK_FIN_WAIT_1:
+    case SYNACK_FIN_WAIT_2:
+        return true;
+    default: /* RFC 9293 3.10.7.4 seventh: after a FIN, segment text is ignored */
+        return false;
+    }
+}
+
 uint8_t *tcp_buf_detach(struct tcp_conn *c, enum tcp_buf which, uint32_t *size)
 {
     struct ring *r = buf_ring(c, which);

@@ -166,6 +166,11 @@ uint16_t wire_csum_fold(uint64_t sum)
     return (uint16_t)((unsigned)b[0] << 8 | b[1]);
 }
 
+uint16_t wire_csum_partial(uint64_t sum)
+{
+    return (uint16_t)~wire_csum_fold(sum);
+}
+
 uint64_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint16_t tcp_len)
 {
     /* RFC 9293 3.1 Figure 2: source, destination, zero, PTCL, TCP Length: six 16-bit words,

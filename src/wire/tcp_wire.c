@@ -382,7 +382,7 @@ size_t wire_emit(uint8_t *buf, size_t cap, const struct wire_tcp_out *seg)
             memcpy(tcp + tcp_hdr_len, seg->data[0], seg->data_len[0]);
         if (seg->data_len[1] > 0)
             memcpy(tcp + tcp_hdr_len + seg->data_len[0], seg->data[1], seg->data_len[1]);
-        put16(tcp + 16, (uint16_t)~wire_csum_fold(sum));
+        put16(tcp + 16, wire_csum_partial(sum));
         return total_len;
     }
     /* RFC 9293 3.1: pseudo-header, header, then the text summed while it is copied. */

@@ -33,6 +33,11 @@ uint64_t wire_csum_copy(uint64_t sum, void *dst, const void *src, size_t len);
 /* Folds a running sum to 16 bits and complements it: the value to put in a header. */
 uint16_t wire_csum_fold(uint64_t sum);
 
+/* Folds a running sum to 16 bits without complementing it: the partial checksum that
+ * checksum offload leaves in the header for the link or the kernel to finish (the
+ * pseudo-header's sum). */
+uint16_t wire_csum_partial(uint64_t sum);
+
 /* The RFC 9293 3.1 IPv4 pseudo-header sum (source, destination, zero, PTCL=6, TCP length). */
 uint64_t wire_csum_pseudo(uint32_t src, uint32_t dst, uint16_t tcp_len);
 

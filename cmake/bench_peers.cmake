@@ -44,7 +44,7 @@ if(LWIP_INCLUDE_DIR AND LWIP_LIBRARY AND EXISTS ${LWIP_INCLUDE_DIR}/lwipopts.h)
              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/kernel_netns.sh --path tun
                      $<TARGET_FILE:lwip_bench> --quick)
     set_tests_properties(bench_lwip_tun_quick PROPERTIES LABELS bench TIMEOUT 300
-                         SKIP_RETURN_CODE 77)
+                         SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
   endif()
 else()
   message(STATUS "lwIP (liblwip-dev) not found: lwip_bench not built "
